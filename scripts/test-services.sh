@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Installs (from Debian's packages) and starts the servers the test suite runs against, then
+# exports TEST_DATABASE_URL and TEST_REDIS_URL. Idempotent: safe to source again and again.
+# Usage: source scripts/test-services.sh
+set -euo pipefail
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+apt_updated=""
+need_package() { # need_package <command-or-path> <package>
+  if ! command -v "$1" >/dev/null 2>&1 && [ ! -e "$1" ]; then
+    [ -n "$apt_updated" ] || { as_root apt-get update -qq; apt_updated=1; }
+    echo "test-services: installing $2"
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "$2" >/dev/null
+  fi
+}
+
+need_package pg_ctlcluster postgresql
+need_package redis-server redis-server
+
+# PostgreSQL: the first cluster Debian created, started if it is not running.
+read -r pg_version pg_cluster pg_port pg_status _ < <(pg_lsclusters --no-header | head -n 1)
+if [ "$pg_status" != "online" ]; then
+  echo "test-services: starting PostgreSQL $pg_version/$pg_cluster"
+  as_root pg_ctlcluster "$pg_version" "$pg_cluster" start
+fi
+for _ in $(seq 1 50); do pg_isready -q -h 127.0.0.1 -p "$pg_port" && break; sleep 0.2; done
+psql_admin() { as_root su postgres -c "psql -v ON_ERROR_STOP=1 -qAt -p $pg_port $*"; }
+# CREATEDB: each test file gets a database of its own, dropped afterwards.
+psql_admin "-c \"DO \\\$\\\$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'reseller_auth') THEN CREATE ROLE reseller_auth LOGIN CREATEDB PASSWORD 'reseller_auth'; END IF; END \\\$\\\$;\""
+if [ "$(psql_admin "-c \"SELECT 1 FROM pg_database WHERE datname = 'reseller_auth_test'\"")" != "1" ]; then
+  psql_admin "-c 'CREATE DATABASE reseller_auth_test OWNER reseller_auth'"
+fi
+
+# Redis: a dedicated server on its own port, without persistence.
+redis_port=6390
+if ! redis-cli -p "$redis_port" ping >/dev/null 2>&1; then
+  echo "test-services: starting redis-server on port $redis_port"
+  redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes --logfile /tmp/reseller-auth-test-redis.log
+  for _ in $(seq 1 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+fi
+
+export TEST_DATABASE_URL="postgresql://reseller_auth:reseller_auth@127.0.0.1:$pg_port/reseller_auth_test"
+export TEST_REDIS_URL="redis://127.0.0.1:$redis_port"
+echo "test-services: TEST_DATABASE_URL=$TEST_DATABASE_URL TEST_REDIS_URL=$TEST_REDIS_URL"

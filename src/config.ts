@@ -1,0 +1,165 @@
+// One zod schema for every environment variable (API.md "Configuration"). loadConfig() is pure:
+// it reads the given env object, never the disk, and fails naming the variable at fault.
+import { isIP } from 'node:net';
+import ipaddr from 'ipaddr.js';
+import { z } from 'zod';
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+const list = (separator: RegExp) =>
+  z
+    .string()
+    .optional()
+    .transform((v) =>
+      (v ?? '')
+        .split(separator)
+        .map((s) => s.trim())
+        .filter(Boolean),
+    );
+
+const networkList = list(/[\s,]+/).superRefine((items, ctx) => {
+  for (const item of items) {
+    if (isIP(item) === 0 && !ipaddr.isValidCIDR(item)) {
+      ctx.addIssue({ code: 'custom', message: `"${item}" is not an IP address or CIDR block` });
+    }
+  }
+});
+
+const secretKey = optionalString.transform((v, ctx) => {
+  if (v === undefined) return undefined;
+  const key = Buffer.from(v, 'base64');
+  if (key.length !== 32) {
+    ctx.addIssue({ code: 'custom', message: 'must be 32 bytes, base64-encoded (openssl rand -base64 32)' });
+    return z.NEVER;
+  }
+  return key;
+});
+
+const url = (protocols: string[]) =>
+  optionalString.refine((v) => v === undefined || (URL.canParse(v) && protocols.includes(new URL(v).protocol)), {
+    message: `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`,
+  });
+
+export const configSchema = z
+  .object({
+    NODE_ENV: z.enum(['production', 'development', 'test']).default('development'),
+    HOST: z.string().min(1).default('0.0.0.0'),
+    PORT: int(0, 65535).default(3000),
+    ADMIN_PORT: int(0, 65535).default(3001),
+    DATA_DIR: z.string().min(1).default('./data'),
+    DATABASE_URL: url(['postgres:', 'postgresql:']),
+    DATABASE_POOL_MAX: int(1, 200).default(10),
+    DATABASE_STATEMENT_TIMEOUT_MS: int(100, 600_000).default(5000),
+    REDIS_URL: url(['redis:', 'rediss:']),
+    REDIS_KEY_PREFIX: z
+      .string()
+      .regex(/^[A-Za-z0-9:_-]{0,32}$/)
+      .default('reseller-auth:'),
+    ADMIN_TOKENS: list(/,/).refine((tokens) => tokens.every((t) => t.length >= 16), {
+      message: 'each admin token must be at least 16 characters',
+    }),
+    SECRET_KEY: secretKey,
+    TRUSTED_PROXIES: networkList,
+    CORS_ORIGINS: list(/[\s,]+/),
+    ACCESS_TOKEN_TTL: int(60, 10 * 365 * 86400).default(3600),
+    REFRESH_TOKEN_TTL: int(60, 10 * 365 * 86400).default(2_592_000),
+    SCOPES: list(/\s+/).refine((s) => s.every((x) => /^[\x21\x23-\x5B\x5D-\x7E]+$/.test(x) && x !== '*'), {
+      message: 'scopes are space-separated RFC 6749 §3.3 scope tokens ("*" is reserved)',
+    }),
+    DOCS_PATH: z
+      .string()
+      .regex(/^\/[A-Za-z0-9/_-]*[A-Za-z0-9_-]$/, 'must be an absolute path such as /api/documentation')
+      .default('/api/documentation'),
+    ISSUER: z.url().default('http://localhost:3000'),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    LOGIN_MAX_FAILURES_USER: int(1, 1_000_000).default(10),
+    LOGIN_MAX_FAILURES_CLIENT_IP: int(1, 1_000_000).default(10),
+    LOGIN_MAX_FAILURES_IP: int(1, 1_000_000).default(100),
+    LOGIN_WINDOW: int(1, 86400 * 7).default(900),
+    HASH_CONCURRENCY: int(1, 64).default(2),
+    PASSPORT_PUBLIC_KEY: optionalString,
+  })
+  .superRefine((env, ctx) => {
+    if (env.NODE_ENV !== 'production') return;
+    // API.md "Storage": production refuses the embedded defaults and generated secrets.
+    for (const name of ['DATABASE_URL', 'REDIS_URL', 'ADMIN_TOKENS', 'SECRET_KEY'] as const) {
+      const value = env[name];
+      if (value === undefined || (Array.isArray(value) && value.length === 0)) {
+        ctx.addIssue({ code: 'custom', path: [name], message: 'is required when NODE_ENV=production' });
+      }
+    }
+  });
+
+export type Env = z.input<typeof configSchema>;
+
+export interface Config {
+  env: 'production' | 'development' | 'test';
+  host: string;
+  port: number;
+  adminPort: number;
+  dataDir: string;
+  databaseUrl: string | undefined;
+  databasePoolMax: number;
+  databaseStatementTimeoutMs: number;
+  redisUrl: string | undefined;
+  redisKeyPrefix: string;
+  adminTokens: string[];
+  secretKey: Buffer | undefined;
+  trustedProxies: string[];
+  corsOrigins: string[];
+  accessTokenTtl: number;
+  refreshTokenTtl: number;
+  scopes: string[];
+  docsPath: string;
+  issuer: string;
+  logLevel: string;
+  login: { maxFailuresUser: number; maxFailuresClientIp: number; maxFailuresIp: number; window: number };
+  hashConcurrency: number;
+  passportPublicKey: string | undefined;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const parsed = configSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'environment'}: ${issue.message}`);
+    throw new ConfigError(`invalid configuration: ${lines.join('; ')}`);
+  }
+  const e = parsed.data;
+  return {
+    env: e.NODE_ENV,
+    host: e.HOST,
+    port: e.PORT,
+    adminPort: e.ADMIN_PORT,
+    dataDir: e.DATA_DIR,
+    databaseUrl: e.DATABASE_URL,
+    databasePoolMax: e.DATABASE_POOL_MAX,
+    databaseStatementTimeoutMs: e.DATABASE_STATEMENT_TIMEOUT_MS,
+    redisUrl: e.REDIS_URL,
+    redisKeyPrefix: e.REDIS_KEY_PREFIX,
+    adminTokens: e.ADMIN_TOKENS,
+    secretKey: e.SECRET_KEY,
+    trustedProxies: e.TRUSTED_PROXIES,
+    corsOrigins: e.CORS_ORIGINS,
+    accessTokenTtl: e.ACCESS_TOKEN_TTL,
+    refreshTokenTtl: e.REFRESH_TOKEN_TTL,
+    scopes: e.SCOPES,
+    docsPath: e.DOCS_PATH,
+    issuer: e.ISSUER,
+    logLevel: e.LOG_LEVEL,
+    login: {
+      maxFailuresUser: e.LOGIN_MAX_FAILURES_USER,
+      maxFailuresClientIp: e.LOGIN_MAX_FAILURES_CLIENT_IP,
+      maxFailuresIp: e.LOGIN_MAX_FAILURES_IP,
+      window: e.LOGIN_WINDOW,
+    },
+    hashConcurrency: e.HASH_CONCURRENCY,
+    passportPublicKey: e.PASSPORT_PUBLIC_KEY,
+  };
+}

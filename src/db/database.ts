@@ -1,0 +1,102 @@
+// The relational store: PostgreSQL when DATABASE_URL is set, else an embedded PGlite database
+// under DATA_DIR (API.md "Storage"). Both are reached through Prisma driver adapters, so there is
+// no native query engine, and both run the same migrations.
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
+import { PrismaPGlite } from 'pglite-prisma-adapter';
+import type { Config } from '../config.js';
+import { PrismaClient } from '../generated/prisma/client.js';
+import { type MigrationSession, migrate } from './migrate.js';
+
+export interface Database {
+  readonly kind: 'postgres' | 'pglite';
+  readonly prisma: PrismaClient;
+  /** Runs pending migrations; returns the names applied. */
+  migrate(): Promise<string[]>;
+  /** Throws when the database does not answer. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+type DatabaseConfig = Pick<Config, 'databaseUrl' | 'dataDir' | 'databasePoolMax' | 'databaseStatementTimeoutMs'>;
+
+export async function openDatabase(config: DatabaseConfig, onError: (err: Error) => void = () => {}): Promise<Database> {
+  return config.databaseUrl ? openPostgres(config.databaseUrl, config, onError) : openPglite(config.dataDir);
+}
+
+function openPostgres(url: string, config: DatabaseConfig, onError: (err: Error) => void): Database {
+  const timeouts = {
+    connectionTimeoutMillis: 3000,
+    // Bounded everything (issue 5): no statement, and so no request, waits on PostgreSQL for long.
+    statement_timeout: config.databaseStatementTimeoutMs,
+    query_timeout: config.databaseStatementTimeoutMs + 1000,
+    lock_timeout: config.databaseStatementTimeoutMs,
+  };
+  const pool = new pg.Pool({ connectionString: url, max: config.databasePoolMax, idleTimeoutMillis: 30_000, ...timeouts });
+  // An idle client's connection dropping (PostgreSQL restarted) must not crash the process.
+  pool.on('error', onError);
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  return {
+    kind: 'postgres',
+    prisma,
+    async migrate() {
+      const client = new pg.Client({ connectionString: url, ...timeouts, statement_timeout: 0, query_timeout: undefined });
+      await client.connect();
+      try {
+        return await migrate(pgSession(client));
+      } finally {
+        await client.end();
+      }
+    },
+    async ping() {
+      await pool.query('SELECT 1');
+    },
+    async close() {
+      await prisma.$disconnect();
+      await pool.end();
+    },
+  };
+}
+
+function pgSession(client: pg.Client): MigrationSession {
+  return {
+    async exec(script) {
+      // Simple-protocol query: the whole multi-statement migration in one round trip.
+      await client.query(script);
+    },
+    async query<T>(text: string, params: unknown[] = []) {
+      return (await client.query(text, params)).rows as T[];
+    },
+  };
+}
+
+async function openPglite(dataDir: string): Promise<Database> {
+  const dir = join(dataDir, 'pglite');
+  await mkdir(dir, { recursive: true });
+  const db = await PGlite.create(dir);
+  const prisma = new PrismaClient({ adapter: new PrismaPGlite(db) });
+  return {
+    kind: 'pglite',
+    prisma,
+    migrate: () =>
+      migrate({
+        async exec(script) {
+          await db.exec(script);
+        },
+        async query<T>(text: string, params: unknown[] = []) {
+          return (await db.query<T>(text, params)).rows;
+        },
+      }),
+    async ping() {
+      await db.query('SELECT 1');
+    },
+    async close() {
+      await prisma.$disconnect();
+      // PGlite holds the data directory: it must be closed or the next open finds it locked.
+      await db.close();
+    },
+  };
+}

@@ -1,0 +1,92 @@
+// Applies prisma/migrations/*/migration.sql in order and records each in _prisma_migrations the
+// way `prisma migrate deploy` does (same table, checksum = SHA-256 of the file), so that
+// `prisma migrate status` agrees. The service runs this itself because the Prisma CLI cannot run
+// migrations on these machines without an engine download (../shared/PRISMA-OFFLINE.md), and the
+// embedded PGlite database must be migrated at start-up anyway.
+import { createHash, randomUUID } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** One database session: statements run in order on the same connection. */
+export interface MigrationSession {
+  exec(script: string): Promise<void>;
+  query<T>(text: string, params?: unknown[]): Promise<T[]>;
+}
+
+export const migrationsDir = fileURLToPath(new URL('../../prisma/migrations', import.meta.url));
+
+// The lock key Prisma's own migrate uses, so that our migrator and the CLI exclude each other.
+const ADVISORY_LOCK = 72707369;
+
+const CREATE_TABLE = `CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
+  "id" VARCHAR(36) PRIMARY KEY NOT NULL,
+  "checksum" VARCHAR(64) NOT NULL,
+  "finished_at" TIMESTAMPTZ,
+  "migration_name" VARCHAR(255) NOT NULL,
+  "logs" TEXT,
+  "rolled_back_at" TIMESTAMPTZ,
+  "started_at" TIMESTAMPTZ NOT NULL DEFAULT now(),
+  "applied_steps_count" INTEGER NOT NULL DEFAULT 0
+)`;
+
+export interface Migration {
+  name: string;
+  sql: string;
+  checksum: string;
+}
+
+export async function readMigrations(dir = migrationsDir): Promise<Migration[]> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  const names = entries
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
+  return Promise.all(
+    names.map(async (name) => {
+      const sql = await readFile(join(dir, name, 'migration.sql'), 'utf8');
+      return { name, sql, checksum: createHash('sha256').update(sql).digest('hex') };
+    }),
+  );
+}
+
+/** Applies pending migrations; returns the names applied. Safe to run from several instances at once. */
+export async function migrate(session: MigrationSession, migrations?: Migration[]): Promise<string[]> {
+  const all = migrations ?? (await readMigrations());
+  await session.query('SELECT pg_advisory_lock($1)', [ADVISORY_LOCK]);
+  try {
+    await session.exec(CREATE_TABLE);
+    const rows = await session.query<{ migration_name: string; checksum: string; finished_at: Date | null }>(
+      'SELECT migration_name, checksum, finished_at FROM "_prisma_migrations" WHERE rolled_back_at IS NULL',
+    );
+    const applied = new Map(rows.map((r) => [r.migration_name, r]));
+    const done: string[] = [];
+    for (const m of all) {
+      const row = applied.get(m.name);
+      if (row?.finished_at) {
+        if (row.checksum !== m.checksum) {
+          throw new Error(`migration ${m.name} was modified after it was applied (checksum mismatch)`);
+        }
+        continue;
+      }
+      if (row) throw new Error(`migration ${m.name} failed earlier and must be resolved by hand`);
+      await session.exec('BEGIN');
+      try {
+        await session.exec(m.sql);
+        await session.query(
+          `INSERT INTO "_prisma_migrations" (id, checksum, finished_at, migration_name, applied_steps_count)
+           VALUES ($1, $2, now(), $3, 1)`,
+          [randomUUID(), m.checksum, m.name],
+        );
+        await session.exec('COMMIT');
+      } catch (err) {
+        await session.exec('ROLLBACK');
+        throw err;
+      }
+      done.push(m.name);
+    }
+    return done;
+  } finally {
+    await session.query('SELECT pg_advisory_unlock($1)', [ADVISORY_LOCK]);
+  }
+}

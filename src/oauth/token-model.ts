@@ -1,0 +1,147 @@
+// The @node-oauth/oauth2-server model: the library's view of our repositories and token store.
+// One model per request, bound to the caller's context, because the IP allow-list must be
+// checked right after the client authenticates (API.md) and the library passes no request.
+import { randomUUID } from 'node:crypto';
+import type OAuth2Server from '@node-oauth/oauth2-server';
+import { UnauthorizedClientError } from '../errors.js';
+import type { ClientsRepository, OAuthClientRecord } from '../repositories/clients-repository.js';
+import type { UserRecord, UsersRepository } from '../repositories/users-repository.js';
+import { canonicalAddress, isAllowed } from '../security/networks.js';
+import type { PasswordHasher } from '../security/password-hasher.js';
+import { type SecretBox, generateToken } from '../security/secret-box.js';
+import type { TokenClaims, TokenStore } from '../token-store/token-store.js';
+import { parseClientId, verifyClientSecret } from './client-credentials.js';
+import type { LoginGuard } from './login-guard.js';
+import { resolveScopes } from './scopes.js';
+
+export interface TokenModelDeps {
+  clients: ClientsRepository;
+  users: UsersRepository;
+  tokenStore: TokenStore;
+  hasher: PasswordHasher;
+  secretBox: SecretBox;
+  scopes: readonly string[];
+  loginGuard?: LoginGuard;
+  onPasswordRehashFailed?: (err: unknown) => void;
+}
+
+export interface RequestContext {
+  ip: string;
+  /** Reported by grants for metrics and logs. */
+  onLoginFailure?: (reason: 'credentials' | 'rate_limited') => void;
+}
+
+export interface AppClient extends OAuth2Server.Client {
+  id: string;
+  grants: string[];
+  record: OAuthClientRecord;
+}
+
+export interface AppUser extends OAuth2Server.User {
+  id: string;
+  email: string;
+  resellerId: string;
+}
+
+export interface SavedToken extends OAuth2Server.Token {
+  accessToken: string;
+  accessTokenExpiresAt: Date;
+  refreshToken?: string;
+  scope?: string[];
+  familyId: string;
+}
+
+export type TokenModel = ReturnType<typeof createTokenModel>;
+
+const toUser = (user: UserRecord): AppUser => ({ id: String(user.id), email: user.email, resellerId: user.resellerId });
+
+export function createTokenModel(deps: TokenModelDeps, context: RequestContext) {
+  return {
+    context,
+    tokenStore: deps.tokenStore,
+    loginGuard: deps.loginGuard,
+
+    /** The refresh grant re-reads the user: one disabled meanwhile gets no new tokens. */
+    async findActiveUser(userId: string, client: AppClient): Promise<AppUser | null> {
+      const user = await deps.users.findById(Number(userId));
+      return user?.active && user.clientId === client.record.id ? toUser(user) : null;
+    },
+
+    async getClient(clientId: string, clientSecret: string): Promise<AppClient | false> {
+      const id = parseClientId(clientId);
+      const record = id === null ? null : await deps.clients.findById(id);
+      if (!record?.active || record.kind !== 'reseller') return false;
+      if (!(await verifyClientSecret(record, clientSecret, deps.secretBox))) return false;
+      // Only now, with the client authenticated, may the caller learn about its networks.
+      if (!isAllowed(context.ip, record.allowedNetworks)) {
+        throw new UnauthorizedClientError(`The client is not allowed to request tokens from ${canonicalAddress(context.ip)}.`);
+      }
+      return { id: String(record.id), grants: record.grants, record };
+    },
+
+    /**
+     * Exactly one password verification whatever the outcome: an unknown e-mail is verified
+     * against a dummy hash, so response times do not reveal which e-mails exist.
+     */
+    async getUser(username: string, password: string, client: AppClient): Promise<AppUser | false> {
+      const user = await deps.users.findByEmail(username);
+      const valid = await deps.hasher.verify(user?.passwordHash, password);
+      // A reseller's client authenticates only its own reseller's user (API.md).
+      if (!user || !valid || !user.active || user.clientId !== client.record.id) return false;
+      if (deps.hasher.needsRehash(user.passwordHash)) {
+        // Issue 8: an imported bcrypt hash becomes argon2id at the first successful login.
+        const upgraded = await deps.hasher.hash(password);
+        await deps.users.upgradePasswordHash(user.id, user.passwordHash, upgraded).catch(deps.onPasswordRehashFailed);
+      }
+      return toUser(user);
+    },
+
+    async validateScope(_user: AppUser | null, _client: AppClient, scope?: string[]): Promise<string[]> {
+      return resolveScopes(scope, deps.scopes);
+    },
+
+    async generateAccessToken(): Promise<string> {
+      return generateToken();
+    },
+
+    async generateRefreshToken(): Promise<string> {
+      return generateToken();
+    },
+
+    /** Resolves only once the pair is stored: a token is never handed out unless stored (issue 5). */
+    async saveToken(token: OAuth2Server.Token, client: AppClient, user: AppUser): Promise<SavedToken> {
+      const familyId = typeof token.familyId === 'string' ? token.familyId : randomUUID();
+      const iat = Math.floor(Date.now() / 1000);
+      const expiresAt = token.accessTokenExpiresAt ?? new Date();
+      const claims = (exp: Date): TokenClaims => ({
+        jti: randomUUID(),
+        clientId: client.id,
+        userId: user.id,
+        username: user.email,
+        resellerId: user.resellerId,
+        scope: (token.scope ?? []).join(' '),
+        iat,
+        exp: Math.floor(exp.getTime() / 1000),
+        familyId,
+      });
+      await deps.tokenStore.savePair({
+        access: { token: token.accessToken, claims: claims(expiresAt) },
+        refresh:
+          token.refreshToken && token.refreshTokenExpiresAt ? { token: token.refreshToken, claims: claims(token.refreshTokenExpiresAt) } : undefined,
+      });
+      return { ...token, accessTokenExpiresAt: expiresAt, client, user, familyId };
+    },
+
+    async getAccessToken(accessToken: string): Promise<OAuth2Server.Token | false> {
+      const claims = await deps.tokenStore.findAccessToken(accessToken);
+      if (!claims) return false;
+      return {
+        accessToken,
+        accessTokenExpiresAt: new Date(claims.exp * 1000),
+        scope: claims.scope ? claims.scope.split(' ') : [],
+        client: { id: claims.clientId, grants: [] },
+        user: { id: claims.userId, email: claims.username, resellerId: claims.resellerId },
+      };
+    },
+  };
+}

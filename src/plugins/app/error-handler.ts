@@ -1,0 +1,18 @@
+// The default error and 404 handlers: the admin/ops shape, never Fastify's default body (which
+// leaks error.message on 500s). /oauth/* installs its own handler (routes/oauth/index.ts).
+import fp from 'fastify-plugin';
+import { toAppError } from '../../errors.js';
+
+export default fp(
+  async (fastify) => {
+    fastify.setErrorHandler((error, request, reply) => {
+      const problem = toAppError(error);
+      if (problem.status >= 500) request.log.error({ err: error }, 'request failed');
+      return reply.code(problem.status).headers(problem.headers).send(problem.toBody());
+    });
+    fastify.setNotFoundHandler((request, reply) =>
+      reply.code(404).send({ error: 'not_found', message: `No route for ${request.method} ${request.url.split('?')[0]}` }),
+    );
+  },
+  { name: 'error-handler' },
+);

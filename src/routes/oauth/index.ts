@@ -1,0 +1,21 @@
+// The public OAuth surface. Every response here, errors included, carries the no-store headers
+// (RFC 6749 §5.1) and errors are Passport-shaped (API.md).
+import type { FastifyPluginAsync } from 'fastify';
+import { toOAuthError } from '../../errors.js';
+import tokenRoute from './token.js';
+
+const oauthRoutes: FastifyPluginAsync = async (fastify) => {
+  fastify.addHook('onSend', async (_request, reply) => {
+    reply.header('cache-control', 'no-store');
+    reply.header('pragma', 'no-cache');
+  });
+  fastify.setErrorHandler((error, request, reply) => {
+    const problem = toOAuthError(error);
+    if (problem.status === 500) request.log.error({ err: error }, 'token endpoint failed');
+    else if (problem.status === 503) request.log.warn({ err: (error as Error).message }, 'dependency unavailable');
+    return reply.code(problem.status).headers(problem.headers).send(problem.toBody());
+  });
+  await fastify.register(tokenRoute);
+};
+
+export default oauthRoutes;

@@ -1,0 +1,47 @@
+// zod schemas of the public /oauth/* surface: they validate requests and generate the OpenAPI
+// document (one source of truth). Parameters are deliberately loose here (RFC 6749 §3.2: empty
+// means omitted; a numeric client_id is accepted); oauth/token-request.ts applies the rest.
+import { z } from 'zod';
+
+const parameter = (description: string, example?: string) =>
+  z
+    .string()
+    .max(4096)
+    .optional()
+    .describe(description)
+    .meta(example === undefined ? {} : { example });
+
+export const tokenRequestBody = z
+  .looseObject({
+    grant_type: parameter('`password` or `refresh_token`', 'password'),
+    client_id: z
+      .union([z.string().max(4096), z.number().int().positive()])
+      .optional()
+      .describe('The client id shown in the DBS panel, as a string or a JSON number')
+      .meta({ example: '19' }),
+    client_secret: parameter('The 40-character client secret (or use HTTP Basic)', '5PfPsmuAA0li5yvrB24ux88x3XYyq0W7SfpKhgFZ'),
+    username: parameter('password grant: the reseller API user e-mail (case-insensitive)', 'meu_nome@aqui.com.br'),
+    password: parameter('password grant: the API user password', 'minha-senha-secreta'),
+    refresh_token: parameter('refresh_token grant: the refresh token to rotate'),
+    scope: parameter('Space-separated scopes; empty or absent for none, `*` for all', ''),
+  })
+  .describe('RFC 6749 §4.3.2 / §6 token request');
+
+export const tokenResponse = z
+  .object({
+    token_type: z.literal('Bearer'),
+    expires_in: z.number().int().describe('Seconds until the access token expires'),
+    access_token: z.string().describe('Opaque bearer token (256 random bits)'),
+    refresh_token: z.string().describe('Opaque refresh token; single use, rotated on every refresh'),
+    scope: z.string().describe('Granted scopes, space-separated; empty string when none'),
+  })
+  .describe('RFC 6749 §5.1 access token response');
+
+export const oauthErrorResponse = z
+  .object({
+    error: z.string().describe('RFC 6749 §5.2 error code'),
+    error_description: z.string(),
+    message: z.string().describe('Repeats error_description, as Laravel Passport does'),
+    hint: z.string().optional(),
+  })
+  .describe('RFC 6749 §5.2 error response, Passport-shaped');

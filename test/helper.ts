@@ -1,0 +1,186 @@
+// Builds the service for a test, on the embedded defaults (PGlite + in-process token store) or
+// on real PostgreSQL and Redis when TEST_DATABASE_URL / TEST_REDIS_URL are set. Each build gets
+// its own database (or PGlite directory) and Redis key prefix, removed at teardown, so test
+// files run in parallel without seeing each other. Every log line goes to test/.logs/ so that
+// a test can search them all for secrets (issue 5).
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import type { Test } from 'tap';
+import { buildAdminApp, buildPublicApp } from '../src/app.js';
+import { type Config, loadConfig } from '../src/config.js';
+import { createLogger } from '../src/logger.js';
+import { generateClientSecret } from '../src/security/secret-box.js';
+import { parseNetworks } from '../src/security/networks.js';
+import { type Services, createServices } from '../src/services.js';
+
+export interface Backend {
+  name: 'embedded' | 'postgres+redis';
+  skip: string | false;
+}
+
+const realUrls = { database: process.env.TEST_DATABASE_URL, redis: process.env.TEST_REDIS_URL };
+
+export const BACKENDS: Backend[] = [
+  { name: 'embedded', skip: false },
+  {
+    name: 'postgres+redis',
+    skip: realUrls.database && realUrls.redis ? false : 'TEST_DATABASE_URL and TEST_REDIS_URL are not set: PostgreSQL/Redis suite skipped',
+  },
+];
+
+/** Runs `suite` once per backend, as a subtest named after it (skipped, and said so, when absent). */
+export function eachBackend(t: Test, suite: (t: Test, backend: Backend) => Promise<void>): void {
+  for (const backend of BACKENDS) {
+    t.test(backend.name, { skip: backend.skip }, (tt) => suite(tt, backend));
+  }
+}
+
+export const LOG_DIR = join(import.meta.dirname, '.logs');
+
+export interface TestApp {
+  config: Config;
+  services: Services;
+  publicApp: FastifyInstance;
+  adminApp: FastifyInstance;
+  adminToken: string;
+  /** Listens on 127.0.0.1 with free ports; returns the base URLs. */
+  listen(): Promise<{ publicUrl: string; adminUrl: string }>;
+}
+
+export const TEST_ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
+
+/** A fresh PostgreSQL database on the test server; dropped at teardown. */
+export async function createTestDatabase(t: Test): Promise<string> {
+  const admin = new URL(realUrls.database as string);
+  const name = `ra_test_${randomBytes(6).toString('hex')}`;
+  const client = new pg.Client({ connectionString: admin.toString() });
+  await client.connect();
+  await client.query(`CREATE DATABASE ${name}`);
+  await client.end();
+  t.teardown(async () => {
+    const c = new pg.Client({ connectionString: admin.toString() });
+    await c.connect();
+    await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await c.end();
+  });
+  const url = new URL(admin.toString());
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+/** Builds both listeners over one set of services; everything is closed at teardown. */
+export async function build(t: Test, backend: Backend, env: Record<string, string> = {}): Promise<TestApp> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'reseller-auth-test-'));
+  t.teardown(() => rm(dataDir, { recursive: true, force: true }));
+  const storage: Record<string, string> = {};
+  if (backend.name === 'postgres+redis') {
+    storage.DATABASE_URL = await createTestDatabase(t);
+    storage.REDIS_URL = realUrls.redis as string;
+    storage.REDIS_KEY_PREFIX = `t${randomBytes(4).toString('hex')}:`;
+    t.teardown(() => deleteRedisKeys(realUrls.redis as string, storage.REDIS_KEY_PREFIX as string));
+  }
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'info',
+    DATA_DIR: dataDir,
+    ADMIN_TOKENS: TEST_ADMIN_TOKEN,
+    SECRET_KEY: randomBytes(32).toString('base64'),
+    HOST: '127.0.0.1',
+    PORT: '0',
+    ADMIN_PORT: '0',
+    ...storage,
+    ...env,
+  });
+  mkdirSync(LOG_DIR, { recursive: true });
+  const logFile = createWriteStream(
+    join(LOG_DIR, `${basename(t.fullname.replace(/[^\w.-]+/g, '_')).slice(0, 100)}-${randomBytes(3).toString('hex')}.log`),
+  );
+  const services = await createServices(config, createLogger(config.logLevel, logFile));
+  const publicApp = await buildPublicApp(services);
+  const adminApp = await buildAdminApp(services);
+  t.teardown(async () => {
+    await Promise.all([publicApp.close(), adminApp.close()]);
+    await services.close();
+    await new Promise((resolve) => logFile.end(resolve));
+  });
+  await Promise.all([publicApp.ready(), adminApp.ready()]);
+  return {
+    config,
+    services,
+    publicApp,
+    adminApp,
+    adminToken: TEST_ADMIN_TOKEN,
+    async listen() {
+      const publicUrl = await publicApp.listen({ host: '127.0.0.1', port: 0 });
+      const adminUrl = await adminApp.listen({ host: '127.0.0.1', port: 0 });
+      return { publicUrl, adminUrl };
+    },
+  };
+}
+
+async function deleteRedisKeys(url: string, prefix: string): Promise<void> {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  await redis.connect();
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    if (keys.length > 0) await redis.del(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+  await redis.quit();
+}
+
+export interface SeededReseller {
+  resellerId: string;
+  clientId: string;
+  clientSecret: string;
+  email: string;
+  password: string;
+  userId: number;
+}
+
+let seq = 0;
+
+/** Configures a reseller's API access through the repositories (what PUT /admin/resellers/{id}/api does). */
+export async function seedReseller(
+  services: Services,
+  options: { resellerId?: string; email?: string; password?: string; allowedIp?: string } = {},
+): Promise<SeededReseller> {
+  seq += 1;
+  const resellerId = options.resellerId ?? `r${seq}${randomBytes(2).toString('hex')}`;
+  const email = options.email ?? `api.${resellerId}@revenda.example`;
+  const password = options.password ?? `senha-${randomBytes(6).toString('hex')}`;
+  const clientSecret = generateClientSecret();
+  const networks = parseNetworks(options.allowedIp ?? '127.0.0.0/8,::1');
+  if (!networks.ok) throw new Error(networks.error);
+  const access = await services.resellers.create({
+    resellerId,
+    name: `Revenda ${resellerId}`,
+    email,
+    passwordHash: await services.hasher.hash(password),
+    allowedNetworks: networks.networks,
+    secret: services.secretBox.seal(clientSecret),
+  });
+  return { resellerId, clientId: String(access.clientId), clientSecret, email, password, userId: access.userId };
+}
+
+/** The resellers' exact request body of API.md. */
+export function passwordGrantBody(r: SeededReseller, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    grant_type: 'password',
+    client_id: r.clientId,
+    client_secret: r.clientSecret,
+    username: r.email,
+    password: r.password,
+    scope: '',
+    ...extra,
+  };
+}
+
+export const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
