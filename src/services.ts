@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import type { LoginGuard } from './oauth/login-guard.js';
 import { type Database, openDatabase } from './db/database.js';
+import { type ChangeEvents, createLocalEvents, createRedisEvents } from './events.js';
 import { type ClientsRepository, createClientsRepository } from './repositories/clients-repository.js';
 import { type ResellersRepository, createResellersRepository } from './repositories/resellers-repository.js';
 import { type ResourceServersRepository, createResourceServersRepository } from './repositories/resource-servers-repository.js';
@@ -23,6 +24,8 @@ export interface Services {
   /** The Redis connection, when REDIS_URL is set (shared by the token store and other Redis users). */
   redis: Redis | undefined;
   tokenStore: TokenStore;
+  /** Cross-instance change notifications (Redis pub/sub, or in-process). */
+  events: ChangeEvents;
   clients: ClientsRepository;
   users: UsersRepository;
   resellers: ResellersRepository;
@@ -57,12 +60,14 @@ export async function createServices(config: Config, log: Logger): Promise<Servi
     } else {
       tokenStore = new MemoryTokenStore();
     }
+    const events = redis ? createRedisEvents(redis, config.redisKeyPrefix) : createLocalEvents();
     return {
       config,
       log,
       db,
       redis,
       tokenStore,
+      events,
       clients: createClientsRepository(db.prisma),
       users: createUsersRepository(db.prisma),
       resellers: createResellersRepository(db.prisma),
@@ -70,6 +75,7 @@ export async function createServices(config: Config, log: Logger): Promise<Servi
       hasher: await createPasswordHasher(config.hashConcurrency),
       secretBox: new SecretBox(config.secretKey),
       async close() {
+        await events.close();
         await tokenStore.close();
         await db.close();
       },
