@@ -7,6 +7,7 @@ import type { Config } from './config.js';
 import type { LoginGuard } from './oauth/login-guard.js';
 import { type Database, openDatabase } from './db/database.js';
 import { type ChangeEvents, createLocalEvents, createRedisEvents } from './events.js';
+import { type Metrics, createMetrics } from './metrics.js';
 import { type ClientsRepository, createClientsRepository } from './repositories/clients-repository.js';
 import { type ResellersRepository, createResellersRepository } from './repositories/resellers-repository.js';
 import { type ResourceServersRepository, createResourceServersRepository } from './repositories/resource-servers-repository.js';
@@ -26,6 +27,7 @@ export interface Services {
   tokenStore: TokenStore;
   /** Cross-instance change notifications (Redis pub/sub, or in-process). */
   events: ChangeEvents;
+  metrics: Metrics;
   clients: ClientsRepository;
   users: UsersRepository;
   resellers: ResellersRepository;
@@ -68,6 +70,7 @@ export async function createServices(config: Config, log: Logger): Promise<Servi
       redis,
       tokenStore,
       events,
+      metrics: createMetrics(),
       clients: createClientsRepository(db.prisma),
       users: createUsersRepository(db.prisma),
       resellers: createResellersRepository(db.prisma),

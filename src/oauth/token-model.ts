@@ -26,9 +26,8 @@ export interface TokenModelDeps {
 }
 
 export interface RequestContext {
+  /** The caller's address as Fastify resolved it under TRUSTED_PROXIES. */
   ip: string;
-  /** Reported by grants for metrics and logs. */
-  onLoginFailure?: (reason: 'credentials' | 'rate_limited') => void;
 }
 
 export interface AppClient extends OAuth2Server.Client {

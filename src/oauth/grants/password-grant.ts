@@ -16,7 +16,6 @@ export class PasswordGrant extends AppGrant {
     await guard?.assertAllowed(attempt);
     const user = await this.tokens.getUser(username, password, client);
     if (!user) {
-      this.tokens.context.onLoginFailure?.('credentials');
       await guard?.recordFailure(attempt);
       throw new InvalidCredentialsError();
     }

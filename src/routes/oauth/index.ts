@@ -1,7 +1,7 @@
 // The public OAuth surface. Every response here, errors included, carries the no-store headers
 // (RFC 6749 §5.1) and errors are Passport-shaped (API.md).
 import type { FastifyPluginAsync } from 'fastify';
-import { toOAuthError } from '../../errors.js';
+import { DependencyUnavailableError, toOAuthError } from '../../errors.js';
 import tokenRoute from './token.js';
 
 const oauthRoutes: FastifyPluginAsync = async (fastify) => {
@@ -12,7 +12,10 @@ const oauthRoutes: FastifyPluginAsync = async (fastify) => {
   fastify.setErrorHandler((error, request, reply) => {
     const problem = toOAuthError(error);
     if (problem.status === 500) request.log.error({ err: error }, 'token endpoint failed');
-    else if (problem.status === 503) request.log.warn({ err: (error as Error).message }, 'dependency unavailable');
+    else if (problem.status === 503 && error instanceof DependencyUnavailableError) {
+      fastify.services.metrics.dependencyErrors.inc({ dependency: error.dependency });
+      request.log.warn({ dependency: error.dependency, cause: (error.cause as Error | undefined)?.message }, 'dependency unavailable');
+    }
     return reply.code(problem.status).headers(problem.headers).send(problem.toBody());
   });
   await fastify.register(tokenRoute);

@@ -1,0 +1,61 @@
+// Prometheus metrics (API.md "Ops", issue 7), one registry per service instance so that tests
+// can run several instances in one process. Served on the internal port at /metrics.
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface Metrics {
+  registry: Registry;
+  httpRequests: Counter<'listener' | 'route' | 'method' | 'status'>;
+  httpDuration: Histogram<'listener' | 'route' | 'method' | 'status'>;
+  tokensIssued: Counter<'grant'>;
+  introspections: Counter<'result'>;
+  failedLogins: Counter<'reason'>;
+  rateLimited: Counter<'limit'>;
+  dependencyErrors: Counter<'dependency'>;
+}
+
+export function createMetrics(): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+  return {
+    registry,
+    httpRequests: new Counter({
+      name: 'reseller_auth_http_requests_total',
+      help: 'HTTP requests by listener, route, method and status',
+      labelNames: ['listener', 'route', 'method', 'status'],
+      registers,
+    }),
+    httpDuration: new Histogram({
+      name: 'reseller_auth_http_request_duration_seconds',
+      help: 'HTTP request latency by listener, route, method and status',
+      labelNames: ['listener', 'route', 'method', 'status'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    }),
+    tokensIssued: new Counter({ name: 'reseller_auth_tokens_issued_total', help: 'Token pairs issued, by grant', labelNames: ['grant'], registers }),
+    introspections: new Counter({
+      name: 'reseller_auth_introspections_total',
+      help: 'Introspection answers by result (active, inactive, unauthorized, unavailable)',
+      labelNames: ['result'],
+      registers,
+    }),
+    failedLogins: new Counter({
+      name: 'reseller_auth_failed_logins_total',
+      help: 'Failed token requests by reason (client, credentials, refresh, network)',
+      labelNames: ['reason'],
+      registers,
+    }),
+    rateLimited: new Counter({
+      name: 'reseller_auth_rate_limited_total',
+      help: 'Requests refused with 429, by the limit that was exceeded',
+      labelNames: ['limit'],
+      registers,
+    }),
+    dependencyErrors: new Counter({
+      name: 'reseller_auth_dependency_errors_total',
+      help: 'Requests answered 503 because a dependency was unreachable (database, token store)',
+      labelNames: ['dependency'],
+      registers,
+    }),
+  };
+}
