@@ -1,0 +1,136 @@
+// What every benchmark needs: a fresh PostgreSQL database and Redis prefix on the servers the
+// test suite uses (scripts/test-services.sh), the service built and started as a real process on
+// 127.0.0.1, and a reseller seeded through the same repositories the admin API uses.
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createInterface } from 'node:readline';
+import pg from 'pg';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import { parseNetworks } from '../../src/security/networks.js';
+import { generateClientSecret } from '../../src/security/secret-box.js';
+import { createServices } from '../../src/services.js';
+
+export interface Stack {
+  env: Record<string, string>;
+  close(): Promise<void>;
+}
+
+export function requireServers(): { databaseUrl: string; redisUrl: string } {
+  const databaseUrl = process.env.TEST_DATABASE_URL;
+  const redisUrl = process.env.TEST_REDIS_URL;
+  if (!databaseUrl || !redisUrl) {
+    console.error('Set TEST_DATABASE_URL and TEST_REDIS_URL first: source scripts/test-services.sh');
+    process.exit(2);
+  }
+  return { databaseUrl, redisUrl };
+}
+
+/** A fresh database and key prefix, and the environment a service process needs to use them. */
+export async function createStack(overrides: Record<string, string> = {}): Promise<Stack> {
+  const { databaseUrl, redisUrl } = requireServers();
+  const name = `ra_bench_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: databaseUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(databaseUrl);
+  url.pathname = `/${name}`;
+  const env = {
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'warn',
+    DATABASE_URL: url.toString(),
+    REDIS_URL: redisUrl,
+    REDIS_KEY_PREFIX: `bench${randomBytes(3).toString('hex')}:`,
+    ADMIN_TOKENS: randomBytes(24).toString('base64url'),
+    SECRET_KEY: randomBytes(32).toString('base64'),
+    HOST: '127.0.0.1',
+    PORT: '0',
+    ADMIN_PORT: '0',
+    // The benchmark sends thousands of logins from one address: brute-force limits would stop it.
+    LOGIN_MAX_FAILURES_USER: '1000000',
+    LOGIN_MAX_FAILURES_CLIENT_IP: '1000000',
+    LOGIN_MAX_FAILURES_IP: '1000000',
+    ...overrides,
+  };
+  return {
+    env,
+    async close() {
+      const c = new pg.Client({ connectionString: databaseUrl });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+export interface SeededCredentials {
+  clientId: string;
+  clientSecret: string;
+  email: string;
+  password: string;
+}
+
+/** Seeds one reseller (migrating the fresh database on the way) and closes the connections again. */
+export async function seedReseller(env: Record<string, string>): Promise<SeededCredentials> {
+  const config = loadConfig(env);
+  const services = await createServices(config, createLogger('warn'));
+  try {
+    const password = `bench-${randomBytes(8).toString('hex')}`;
+    const clientSecret = generateClientSecret();
+    const networks = parseNetworks('127.0.0.0/8');
+    if (!networks.ok) throw new Error(networks.error);
+    const access = await services.resellers.create({
+      resellerId: `bench${randomBytes(3).toString('hex')}`,
+      name: 'Benchmark reseller',
+      email: `bench.${randomBytes(3).toString('hex')}@revenda.example`,
+      passwordHash: await services.hasher.hash(password),
+      allowedNetworks: networks.networks,
+      secret: services.secretBox.seal(clientSecret),
+    });
+    return { clientId: String(access.clientId), clientSecret, email: access.email, password };
+  } finally {
+    await services.close();
+  }
+}
+
+export interface RunningService {
+  publicUrl: string;
+  adminUrl: string;
+  process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** Builds if needed, starts `node dist/server.js`, and waits for its "listening" log line. */
+export async function startService(env: Record<string, string>): Promise<RunningService> {
+  execFileSync('node', ['scripts/build-if-needed.mjs'], { stdio: 'inherit' });
+  const child = spawn('node', ['dist/server.js'], { env: { ...process.env, ...env, LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+  const listening = await new Promise<{ port: number; adminPort: number }>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('service did not start within 30 s')), 30_000);
+    child.once('exit', (code) => reject(new Error(`service exited with ${code}`)));
+    lines.on('line', (line) => {
+      if (!line.includes('"msg":"listening"')) return;
+      clearTimeout(timer);
+      resolve(JSON.parse(line) as { port: number; adminPort: number });
+    });
+  });
+  // Keep draining stdout so the child never blocks on a full pipe.
+  lines.on('line', () => {});
+  return {
+    publicUrl: `http://127.0.0.1:${listening.port}`,
+    adminUrl: `http://127.0.0.1:${listening.adminPort}`,
+    process: child,
+    stop: () =>
+      new Promise((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+export const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+};
