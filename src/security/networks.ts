@@ -4,35 +4,69 @@ import ipaddr from 'ipaddr.js';
 
 export type ParsedNetworks = { ok: true; networks: string[] } | { ok: false; error: string };
 
-/** `10.0.0.7/24` → `10.0.0.0/24`, `127.0.0.1` → `127.0.0.1/32`, `::1` → `::1/128`. */
-export function normaliseNetwork(input: string): string | null {
+type CheckedNetwork = { ok: true; network: string } | { ok: false; error: string };
+
+/** The most entries one allow-list may hold: a panel field, not a routing table. */
+export const MAX_NETWORKS = 100;
+
+/**
+ * One address or CIDR block, normalised: `10.0.0.7/24` → `10.0.0.0/24`, `127.0.0.1` →
+ * `127.0.0.1/32`, `::1` → `::1/128`, and an IPv4-mapped block (`::ffff:10.0.0.0/120`) →
+ * `10.0.0.0/24`, because callers' mapped addresses are matched as IPv4 (see isAllowed).
+ * Only dotted-quad IPv4 is accepted: ipaddr.js (like inet_aton) would also read `10.1` or
+ * `010.0.0.1` (octal), which no admin means.
+ */
+export function checkNetwork(input: string): CheckedNetwork {
   const text = input.trim();
-  const [address, prefix, ...rest] = text.split('/');
-  if (address === undefined || rest.length > 0) return null;
-  if (!ipaddr.isValid(address) || (!ipaddr.IPv4.isValidFourPartDecimal(address) && !ipaddr.IPv6.isValid(address))) return null;
-  const parsed = ipaddr.parse(address);
-  const max = parsed.kind() === 'ipv4' ? 32 : 128;
-  if (prefix !== undefined && !/^\d{1,3}$/.test(prefix)) return null;
-  const bits = prefix === undefined ? max : Number(prefix);
-  if (bits > max) return null;
+  const [address = '', prefix, ...rest] = text.split('/');
+  const invalidAddress = { ok: false as const, error: `"${text}": "${address}" is not a valid IPv4 or IPv6 address` };
+  if (rest.length > 0) return { ok: false, error: `"${text}" is not a valid address or CIDR block (more than one "/")` };
+  const isV4 = ipaddr.IPv4.isValidFourPartDecimal(address);
+  // Zone ids (fe80::1%eth0) name an interface of one host: meaningless in an allow-list.
+  if (!isV4 && (!ipaddr.IPv6.isValid(address) || address.includes('%'))) return invalidAddress;
+  let parsed: ipaddr.IPv4 | ipaddr.IPv6 = isV4 ? ipaddr.IPv4.parse(address) : ipaddr.IPv6.parse(address);
+  const max = isV4 ? 32 : 128;
+  if (prefix !== undefined && !/^\d{1,3}$/.test(prefix)) {
+    return { ok: false, error: `"${text}": the prefix length "${prefix}" must be a number from 0 to ${max}` };
+  }
+  let bits = prefix === undefined ? max : Number(prefix);
+  if (bits > max) return { ok: false, error: `"${text}": the prefix length must be from 0 to ${max} for ${isV4 ? 'IPv4' : 'IPv6'}` };
+  if (parsed instanceof ipaddr.IPv6 && parsed.isIPv4MappedAddress() && bits >= 96) {
+    parsed = parsed.toIPv4Address();
+    bits -= 96;
+  }
   const network =
-    parsed.kind() === 'ipv4'
+    parsed instanceof ipaddr.IPv4
       ? ipaddr.IPv4.networkAddressFromCIDR(`${parsed.toString()}/${bits}`)
       : ipaddr.IPv6.networkAddressFromCIDR(`${parsed.toString()}/${bits}`);
-  return `${network.toString()}/${bits}`;
+  return { ok: true, network: `${network.toString()}/${bits}` };
 }
 
-/** A comma-separated string or an array of addresses/CIDR blocks; names the first bad entry. */
-export function parseNetworks(value: string | string[]): ParsedNetworks {
-  const items = (Array.isArray(value) ? value : value.split(',')).map((s) => s.trim()).filter(Boolean);
+/** `10.0.0.7/24` → `10.0.0.0/24`; null when the input is not an address or CIDR block. */
+export function normaliseNetwork(input: string): string | null {
+  const checked = checkNetwork(input);
+  return checked.ok ? checked.network : null;
+}
+
+/**
+ * A comma-separated string or an array of addresses/CIDR blocks (array items may themselves be
+ * comma-separated). Names every bad entry; duplicates after normalisation are dropped.
+ */
+export function parseNetworks(value: string | readonly string[]): ParsedNetworks {
+  const items = (typeof value === 'string' ? [value] : value)
+    .flatMap((item) => item.split(','))
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (items.length === 0) return { ok: false, error: 'at least one IP address or CIDR block is required' };
+  if (items.length > MAX_NETWORKS) return { ok: false, error: `at most ${MAX_NETWORKS} addresses or CIDR blocks are allowed` };
   const networks: string[] = [];
+  const errors: string[] = [];
   for (const item of items) {
-    const network = normaliseNetwork(item);
-    if (!network) return { ok: false, error: `"${item}" is not a valid IPv4/IPv6 address or CIDR block` };
-    if (!networks.includes(network)) networks.push(network);
+    const checked = checkNetwork(item);
+    if (!checked.ok) errors.push(checked.error);
+    else if (!networks.includes(checked.network)) networks.push(checked.network);
   }
-  return { ok: true, networks };
+  return errors.length > 0 ? { ok: false, error: errors.join('; ') } : { ok: true, networks };
 }
 
 /** The caller's address as one canonical string: IPv4-mapped IPv6 (::ffff:10.0.0.1) is IPv4. */

@@ -1,0 +1,185 @@
+// A reseller's API access, as the panel's "Revendas → API" modal and the ops CLI manage it
+// (API.md "Admin API"): the orchestration of hashing, sealing, token revocation, change events
+// and the audit trail over the resellers repository. Knows nothing of HTTP.
+//
+// Ordering: a change that must cut a user off (switching the access off, a new password, a new
+// e-mail) revokes the user's and client's tokens BEFORE the database update, so that a token
+// store outage fails the call (503) before anything changed, and AFTER it, so that a token
+// issued in between (by a login that still saw the old row) does not survive either.
+import { ConflictError, NotFoundError, ValidationFailedError } from '../errors.js';
+import type { ResellerAccess, ResellerAccessChanges } from '../repositories/resellers-repository.js';
+import type { ResellerApiInput } from '../schemas/admin.js';
+import { generateClientSecret } from '../security/secret-box.js';
+import type { Services } from '../services.js';
+import { type Actor, audit } from './audit.js';
+import { type ApiAccessView, type ResellerSummaryView, toApiAccess, toSummary } from './views.js';
+
+export type ResellerAccessDeps = Pick<Services, 'resellers' | 'users' | 'tokenStore' | 'legacyTokens' | 'hasher' | 'secretBox' | 'events' | 'log'>;
+
+export interface ConfigureResult {
+  access: ApiAccessView;
+  created: boolean;
+}
+
+export interface ResellerPageView {
+  items: ResellerSummaryView[];
+  nextCursor: string | null;
+}
+
+export type ResellerAccessAdmin = ReturnType<typeof createResellerAccessAdmin>;
+
+export const PASSWORD_REQUIRED = 'is required when the API access is first configured';
+
+function emailTaken(): ConflictError {
+  return new ConflictError('The e-mail is already used by another reseller.', { email: 'is already used by another reseller' });
+}
+
+export function createResellerAccessAdmin(deps: ResellerAccessDeps) {
+  const { resellers, users, tokenStore, legacyTokens, hasher, secretBox, events, log } = deps;
+
+  const find = async (resellerId: string): Promise<ResellerAccess> => {
+    const access = await resellers.find(resellerId);
+    if (!access) throw new NotFoundError(`No API access is configured for reseller ${resellerId}.`);
+    return access;
+  };
+
+  /**
+   * Every token of the access's user and client (one user per client, so both cover the same
+   * families), and the Passport tokens imported for the user (issue 8); `announce` then makes
+   * every instance drop its cached view of those.
+   */
+  const revokeTokens = async (access: ResellerAccess): Promise<void> => {
+    await Promise.all([
+      tokenStore.revokeUserTokens(String(access.userId)),
+      tokenStore.revokeClientTokens(String(access.clientId)),
+      legacyTokens.revokeUserTokens(access.userId),
+    ]);
+  };
+
+  /**
+   * Other instances drop what they cached about clients. A failure is logged, not answered: the
+   * change is committed, and a subscriber that lost its connection reloads when it reconnects.
+   */
+  const announce = async (): Promise<void> => {
+    await events.publish('clients').catch((err: unknown) => log.warn({ err: (err as Error).message }, 'change event not published'));
+  };
+
+  const assertEmailFree = async (email: string, resellerId: string): Promise<void> => {
+    const owner = await users.findByEmail(email);
+    if (owner && owner.resellerId !== resellerId) throw emailTaken();
+  };
+
+  async function create(resellerId: string, input: ResellerApiInput, actor: Actor): Promise<ConfigureResult | null> {
+    if (input.password === undefined) throw new ValidationFailedError({ password: PASSWORD_REQUIRED });
+    try {
+      const access = await resellers.create({
+        resellerId,
+        name: input.name,
+        email: input.email,
+        passwordHash: await hasher.hash(input.password),
+        allowedNetworks: input.allowedIp,
+        secret: secretBox.seal(generateClientSecret()),
+      });
+      await announce();
+      audit(log, actor, 'reseller.api.create', { resellerId, clientId: access.clientId }, ['name', 'email', 'password', 'allowedIp', 'clientSecret']);
+      return { access: toApiAccess(access, secretBox), created: true };
+    } catch (err) {
+      // Two first saves of one reseller raced and this one lost: it becomes an update.
+      if (err instanceof ConflictError && (await resellers.find(resellerId))) return null;
+      throw err;
+    }
+  }
+
+  async function update(existing: ResellerAccess, input: ResellerApiInput, actor: Actor): Promise<ConfigureResult> {
+    const changes: ResellerAccessChanges = {};
+    if (input.name !== existing.name) changes.name = input.name;
+    // An e-mail change cuts the user off too: the username in every introspection answer (and in
+    // the resource servers' records) is the e-mail, so tokens must not outlive it.
+    if (input.email !== existing.email) changes.email = input.email;
+    if (input.password !== undefined && !(await isCurrentPassword(existing, input.password))) {
+      changes.passwordHash = await hasher.hash(input.password);
+    }
+    if (input.allowedIp.join(',') !== existing.allowedNetworks.join(',')) changes.allowedNetworks = input.allowedIp;
+    // API.md: configuring a switched-off access switches it on again, same client id and secret.
+    if (!existing.active) changes.active = true;
+
+    const changed = Object.keys(changes).map((key) => FIELD_NAMES[key as keyof ResellerAccessChanges]);
+    const cutsOff = changes.email !== undefined || changes.passwordHash !== undefined;
+    let access = existing;
+    if (changed.length > 0) {
+      if (cutsOff) await revokeTokens(existing);
+      access = await resellers.update(existing.resellerId, changes);
+      if (cutsOff) await revokeTokens(access);
+      await announce();
+    }
+    audit(log, actor, 'reseller.api.update', { resellerId: existing.resellerId, clientId: existing.clientId }, changed);
+    return { access: toApiAccess(access, secretBox), created: false };
+  }
+
+  /** Sending the current password again (the panel may resend the field) is no password change. */
+  async function isCurrentPassword(access: ResellerAccess, password: string): Promise<boolean> {
+    const user = await users.findById(access.userId);
+    return user !== null && (await hasher.verify(user.passwordHash, password));
+  }
+
+  return {
+    /** PUT: creates the access (created = true) or updates it. */
+    async configure(resellerId: string, input: ResellerApiInput, actor: Actor): Promise<ConfigureResult> {
+      await assertEmailFree(input.email, resellerId);
+      const existing = await resellers.find(resellerId);
+      if (!existing) {
+        const created = await create(resellerId, input, actor);
+        if (created) return created;
+      }
+      return update(existing ?? (await find(resellerId)), input, actor);
+    },
+
+    async isConfigured(resellerId: string): Promise<boolean> {
+      return (await resellers.find(resellerId)) !== null;
+    },
+
+    async show(resellerId: string): Promise<ApiAccessView> {
+      return toApiAccess(await find(resellerId), secretBox);
+    },
+
+    /**
+     * A new secret; the old one fails at once because /oauth/token reads the client on every
+     * request. Issued tokens stay valid: the secret alone never obtained one (the password grant
+     * also needs the user's password), and their refresh tokens now need the new secret.
+     */
+    async rotateSecret(resellerId: string, actor: Actor): Promise<ApiAccessView> {
+      const existing = await find(resellerId);
+      const access = await resellers.update(resellerId, { secret: secretBox.seal(generateClientSecret()) });
+      await announce();
+      audit(log, actor, 'reseller.api.rotate-secret', { resellerId, clientId: existing.clientId }, ['clientSecret']);
+      return toApiAccess(access, secretBox);
+    },
+
+    /** DELETE: client and user disabled, every token revoked (again, even if already off). */
+    async disable(resellerId: string, actor: Actor): Promise<ResellerSummaryView> {
+      const existing = await find(resellerId);
+      await revokeTokens(existing);
+      // Written even when already off: a half-disabled row (client or user) is switched off fully.
+      const access = await resellers.update(resellerId, { active: false });
+      await revokeTokens(access);
+      await announce();
+      audit(log, actor, 'reseller.api.disable', { resellerId, clientId: existing.clientId }, existing.active ? ['active'] : []);
+      return toSummary(access);
+    },
+
+    async list(limit: number, cursor: string | undefined): Promise<ResellerPageView> {
+      const page = await resellers.list(limit, cursor);
+      return { items: page.items.map(toSummary), nextCursor: page.nextCursor ?? null };
+    },
+  };
+}
+
+/** Audit field names as the API names them. */
+const FIELD_NAMES: Record<keyof ResellerAccessChanges, string> = {
+  name: 'name',
+  email: 'email',
+  passwordHash: 'password',
+  allowedNetworks: 'allowedIp',
+  active: 'active',
+  secret: 'clientSecret',
+};

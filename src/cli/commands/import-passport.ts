@@ -1,0 +1,98 @@
+// `reseller-auth import-passport …` (issue 8): imports a Laravel Passport database — its
+// password-grant clients, their users, the reseller mapping and the revocation flags of the
+// unexpired tokens — in one transaction, and prints the report. Run it as often as needed: a run
+// that finds nothing new changes nothing. Any conflict: nothing is written, exit status 1.
+import { ConflictError } from '../../errors.js';
+import { importDeps } from '../../passport/import-deps.js';
+import { hasChanges, importPassport } from '../../passport/importer.js';
+import type { MappingSpec } from '../../passport/reseller-mapping.js';
+import { parseNetworks } from '../../security/networks.js';
+import { type Command, type CommandInput, UsageError } from '../command.js';
+
+const PREFER = ['passport', 'local'] as const;
+
+function text(input: CommandInput, name: string): string | undefined {
+  const value = input.values[name];
+  return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
+}
+
+function mappingSpec(input: CommandInput): MappingSpec {
+  const table = text(input, 'map-table');
+  const csv = text(input, 'map-csv');
+  if ((table === undefined) === (csv === undefined)) throw new UsageError('give the reseller mapping: either --map-table or --map-csv');
+  if (csv !== undefined) return { kind: 'csv', path: csv };
+  return {
+    kind: 'table',
+    table: table as string,
+    resellerColumn: text(input, 'map-reseller-column') ?? 'id',
+    clientColumn: text(input, 'map-client-column') ?? 'oauth_client_id',
+    userColumn: text(input, 'map-user-column'),
+    allowedIpColumn: text(input, 'map-allowed-ip-column'),
+  };
+}
+
+export const importPassportCommand: Command = {
+  name: 'import-passport',
+  summary: 'Import clients, users, the reseller mapping and token revocations from a Laravel Passport database (idempotent)',
+  positionals: [],
+  options: {
+    from: {
+      type: 'string',
+      placeholder: '<url>',
+      description:
+        'mysql://, mariadb://, postgres:// URL of the Passport database (default: $PASSPORT_DATABASE_URL, which keeps the password out of ps)',
+    },
+    'map-table': { type: 'string', placeholder: '<table>', description: 'DBS table mapping resellers to Passport clients' },
+    'map-reseller-column': { type: 'string', placeholder: '<column>', description: "its reseller id column (default 'id')" },
+    'map-client-column': { type: 'string', placeholder: '<column>', description: "its client id column (default 'oauth_client_id')" },
+    'map-user-column': { type: 'string', placeholder: '<column>', description: 'its Passport user id column (default: oauth_clients.user_id)' },
+    'map-allowed-ip-column': { type: 'string', placeholder: '<column>', description: 'its allowed addresses/CIDR blocks column' },
+    'map-csv': { type: 'string', placeholder: '<file>', description: 'or a CSV file: reseller_id,client_id[,user_id[,allowed_ip]]' },
+    'users-table': { type: 'string', placeholder: '<table>', description: "Passport's user table (default 'users')" },
+    'source-timezone': { type: 'string', placeholder: '<offset>', description: "Laravel's app.timezone as an offset, e.g. -03:00 (default Z)" },
+    'default-allowed-ip': {
+      type: 'string',
+      placeholder: '<list>',
+      description: "allowed networks of a client the mapping gives none (default '0.0.0.0/0,::/0': Passport restricted none)",
+    },
+    prefer: { type: 'string', placeholder: 'passport|local', description: 'which side wins a field changed both in Passport and here' },
+    'dry-run': { type: 'boolean', description: 'print what would change and change nothing' },
+  },
+  async run(input, context) {
+    const sourceUrl = text(input, 'from') ?? process.env.PASSPORT_DATABASE_URL;
+    if (sourceUrl === undefined) throw new UsageError('give the Passport database: --from <url> or PASSPORT_DATABASE_URL');
+    const prefer = text(input, 'prefer');
+    if (prefer !== undefined && !PREFER.includes(prefer as (typeof PREFER)[number])) throw new UsageError('--prefer is passport or local');
+    const defaults = parseNetworks(text(input, 'default-allowed-ip') ?? '0.0.0.0/0,::/0');
+    if (!defaults.ok) throw new UsageError(`--default-allowed-ip: ${defaults.error}`);
+    const mapping = mappingSpec(input);
+
+    const services = await context.services();
+    const report = await importPassport(
+      {
+        sourceUrl,
+        sourceTimezone: text(input, 'source-timezone') ?? 'Z',
+        usersTable: text(input, 'users-table') ?? 'users',
+        mapping,
+        dryRun: input.values['dry-run'] === true,
+        prefer: (prefer as (typeof PREFER)[number] | undefined) ?? 'fail',
+        defaultAllowedNetworks: defaults.networks,
+        parseNetworks,
+      },
+      importDeps(services),
+    );
+    if (report.conflicts.length > 0) {
+      const lines = report.conflicts.map((c) => `  - ${c}`).join('\n');
+      throw new ConflictError(`${report.conflicts.length} conflict(s); nothing was imported:\n${lines}`, {});
+    }
+    context.log.info(
+      { dryRun: report.dryRun, changes: report.changes.length, tokens: report.tokens },
+      report.dryRun
+        ? 'import-passport dry run: nothing was written'
+        : hasChanges(report)
+          ? 'import-passport committed'
+          : 'import-passport: nothing to change',
+    );
+    return report;
+  },
+};
