@@ -2,23 +2,45 @@
 // secret must be seen by every instance promptly). Redis pub/sub when REDIS_URL is set (a
 // subscriber connection of its own, as Redis requires); in-process otherwise, where there is
 // only one instance.
+//
+// Pub/sub is fire-and-forget: a message published while an instance is disconnected never
+// reaches it. So every (re)connection of the subscriber tells the listeners to resynchronise,
+// and listeners must keep a periodic reload of their own as the last safety net.
+import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Redis } from 'ioredis';
 
 export type ChangeTopic = 'resource-servers' | 'clients';
 
 export interface ChangeEvents {
-  /** Tells every instance (this one included) that something of `topic` changed. */
+  /**
+   * Tells every instance (this one at once, the others through Redis) that something of `topic`
+   * changed. Never rejects:
+   * the change itself is already durable, and an instance that misses the notification catches
+   * up through its periodic reload; a failed publish is reported to `onError`.
+   */
   publish(topic: ChangeTopic): Promise<void>;
+  /** `listener` runs on every notification, and after every reconnection (messages may have been missed). */
   subscribe(topic: ChangeTopic, listener: () => void): void;
   close(): Promise<void>;
 }
 
-export function createLocalEvents(): ChangeEvents {
+/** Calls every listener of `topic`; one that throws neither stops the others nor the caller. */
+function notify(emitter: EventEmitter, topic: string, onError: (err: Error) => void): void {
+  for (const listener of emitter.listeners(topic) as (() => void)[]) {
+    try {
+      listener();
+    } catch (err) {
+      onError(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+}
+
+export function createLocalEvents(onError: (err: Error) => void = () => {}): ChangeEvents {
   const emitter = new EventEmitter();
   return {
     async publish(topic) {
-      emitter.emit(topic);
+      notify(emitter, topic, onError);
     },
     subscribe(topic, listener) {
       emitter.on(topic, listener);
@@ -29,28 +51,58 @@ export function createLocalEvents(): ChangeEvents {
   };
 }
 
-export function createRedisEvents(publisher: Redis, channelPrefix: string): ChangeEvents {
+export function createRedisEvents(publisher: Redis, channelPrefix: string, onError: (err: Error) => void = () => {}): ChangeEvents {
   // duplicate(): same URL and options; a subscribed connection can run no other command.
-  const subscriber = publisher.duplicate({ enableOfflineQueue: true });
+  // No offline queue and no auto-resubscribe: a SUBSCRIBE queued while disconnected is flushed
+  // (and lost for good) once maxRetriesPerRequest reconnect attempts fail, and ioredis only
+  // re-subscribes channels that were confirmed. We subscribe every wanted channel ourselves on
+  // every 'ready' instead, and notify the listeners only once Redis has confirmed it.
+  const subscriber = publisher.duplicate({ enableOfflineQueue: false, autoResubscribe: false });
+  // Connection errors are already reported by the publisher connection, to the same server.
   subscriber.on('error', () => {});
   const local = new EventEmitter();
-  const channel = (topic: ChangeTopic) => `${channelPrefix}events:${topic}`;
-  subscriber.on('message', (name: string) => {
-    if (name.startsWith(`${channelPrefix}events:`)) local.emit(name.slice(`${channelPrefix}events:`.length));
+  const wanted = new Set<ChangeTopic>();
+  const namespace = `${channelPrefix}events:`;
+  const channel = (topic: ChangeTopic) => `${namespace}${topic}`;
+  let closed = false;
+
+  // The message names its sender, which has already notified its own listeners at once.
+  const origin = randomUUID();
+  subscriber.on('message', (name: string, sender: string) => {
+    if (name.startsWith(namespace) && sender !== origin) notify(local, name.slice(namespace.length), onError);
   });
-  // After a reconnect, messages sent while disconnected are lost: tell listeners to reload.
-  subscriber.on('ready', () => {
-    for (const topic of local.eventNames()) local.emit(topic);
-  });
+
+  const resynchronise = async () => {
+    if (wanted.size === 0 || closed) return;
+    try {
+      await subscriber.subscribe(...[...wanted].map(channel));
+    } catch {
+      return; // the connection dropped again: the next 'ready' retries
+    }
+    for (const topic of wanted) notify(local, topic, onError);
+  };
+  subscriber.on('ready', () => void resynchronise());
+
   return {
     async publish(topic) {
-      await publisher.publish(channel(topic), '1');
+      // This instance learns at once, not a network round trip later: the admin request that
+      // made the change and the next request on the same instance see the same credentials.
+      notify(local, topic, onError);
+      try {
+        await publisher.publish(channel(topic), origin);
+      } catch (err) {
+        onError(err instanceof Error ? err : new Error(String(err)));
+      }
     },
     subscribe(topic, listener) {
-      if (local.listenerCount(topic) === 0) void subscriber.subscribe(channel(topic)).catch(() => {});
       local.on(topic, listener);
+      if (wanted.has(topic)) return;
+      wanted.add(topic);
+      // When not ready now, the coming 'ready' subscribes it.
+      if (subscriber.status === 'ready') void subscriber.subscribe(channel(topic)).catch(() => {});
     },
     async close() {
+      closed = true;
       local.removeAllListeners();
       subscriber.disconnect();
     },

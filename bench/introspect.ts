@@ -1,0 +1,182 @@
+// bench/introspect: introspection throughput and p99 latency of the real service (dist/server.js
+// on PostgreSQL + Redis) at 50 connections, against the stack's ceiling (bench/introspect-ceiling.ts)
+// on the same machine, measured in one run, rounds alternating, reported as the median ratio
+// (issue 4: goal ≥ 0.85 with zero errors). Every response is checked: a run counts an error for
+// every non-2xx, timeout, socket error and every body that is not the expected active answer.
+// Then the login storm: introspection p99 while 20 connections hammer the password grant
+// (argon2id on every request), which HASH_CONCURRENCY must keep within 25 ms.
+//   source scripts/test-services.sh && npm run bench:introspect
+// Environment: BENCH_ROUNDS (3), BENCH_SECONDS (10), HASH_CONCURRENCY (the service's default).
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import autocannon from 'autocannon';
+import { Redis } from 'ioredis';
+import { loadConfig } from '../src/config.js';
+import { createLogger } from '../src/logger.js';
+import { generateToken } from '../src/security/secret-box.js';
+import { createServices } from '../src/services.js';
+import { createStack, median, seedReseller, startService } from './lib/stack.js';
+
+const ROUNDS = Math.max(3, Number(process.env.BENCH_ROUNDS ?? 3));
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const CONNECTIONS = 50;
+const STORM_CONNECTIONS = 20;
+const P99_GOAL_MS = 25;
+
+interface Run {
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+}
+
+async function seedResourceServer(env: Record<string, string>): Promise<{ clientId: string; secret: string }> {
+  const services = await createServices(loadConfig(env), createLogger('warn'));
+  try {
+    const secret = generateToken();
+    const rs = await services.resourceServers.create('Benchmark resource server', services.secretBox.seal(secret));
+    return { clientId: String(rs.clientId), secret };
+  } finally {
+    await services.close();
+  }
+}
+
+async function startCeiling(env: Record<string, string>): Promise<{ url: string; stop(): Promise<void> }> {
+  const child: ChildProcess = spawn('node', ['--import', 'tsx', 'bench/introspect-ceiling.ts'], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('ceiling server did not start within 30 s')), 30_000);
+    child.once('exit', (code) => reject(new Error(`ceiling server exited with ${code}`)));
+    lines.on('line', (line) => {
+      if (!line.includes('"msg":"listening"')) return;
+      clearTimeout(timer);
+      resolve((JSON.parse(line) as { url: string }).url);
+    });
+  });
+  return {
+    url,
+    stop: () =>
+      new Promise((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+function load(url: string, opts: { authorization: string; body: string; expectBody: string; seconds: number; connections?: number }): Promise<Run> {
+  return autocannon({
+    url: `${url}/oauth/introspect`,
+    method: 'POST',
+    headers: { authorization: opts.authorization, 'content-type': 'application/x-www-form-urlencoded' },
+    body: opts.body,
+    expectBody: opts.expectBody,
+    connections: opts.connections ?? CONNECTIONS,
+    duration: opts.seconds,
+  }).then((r) => ({
+    rps: r.requests.average,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    errors: r.errors + r.timeouts + r.non2xx + r.mismatches,
+  }));
+}
+
+async function main(): Promise<void> {
+  const stack = await createStack(process.env.HASH_CONCURRENCY ? { HASH_CONCURRENCY: process.env.HASH_CONCURRENCY } : {});
+  const redis = new Redis(stack.env.REDIS_URL as string);
+  let service: Awaited<ReturnType<typeof startService>> | undefined;
+  let ceiling: Awaited<ReturnType<typeof startCeiling>> | undefined;
+  try {
+    const reseller = await seedReseller(stack.env);
+    const rs = await seedResourceServer(stack.env);
+    service = await startService(stack.env);
+    const grantBody = JSON.stringify({
+      grant_type: 'password',
+      client_id: reseller.clientId,
+      client_secret: reseller.clientSecret,
+      username: reseller.email,
+      password: reseller.password,
+      scope: '',
+    });
+    const issued = await fetch(`${service.publicUrl}/oauth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: grantBody,
+    });
+    const { access_token: token } = (await issued.json()) as { access_token: string };
+    const authorization = `Basic ${Buffer.from(`${rs.clientId}:${rs.secret}`).toString('base64')}`;
+    const body = new URLSearchParams({ token, token_type_hint: 'access_token' }).toString();
+    const answer = await fetch(`${service.publicUrl}/oauth/introspect`, {
+      method: 'POST',
+      headers: { authorization, 'content-type': 'application/x-www-form-urlencoded' },
+      body,
+    });
+    const expectBody = await answer.text();
+    if (answer.status !== 200 || !expectBody.startsWith('{"active":true'))
+      throw new Error(`introspection does not work: ${answer.status} ${expectBody}`);
+
+    // The ceiling returns a record of the same size from the same Redis: the service's own answer.
+    const key = `${stack.env.REDIS_KEY_PREFIX}ceiling`;
+    await redis.set(key, expectBody);
+    ceiling = await startCeiling({ REDIS_URL: stack.env.REDIS_URL as string, CEILING_KEY: key, CEILING_AUTHORIZATION: authorization });
+    const targets = { ceiling: ceiling.url, service: service.publicUrl };
+    for (const url of Object.values(targets)) await load(url, { authorization, body, expectBody, seconds: 3 }); // warm-up (JIT, pools)
+
+    const rows: { round: number; ceiling: Run; service: Run; ratio: number }[] = [];
+    for (let round = 1; round <= ROUNDS; round++) {
+      // Alternate which goes first, so neither always runs on a machine warmed by the other.
+      const order = round % 2 === 1 ? (['ceiling', 'service'] as const) : (['service', 'ceiling'] as const);
+      const runs: Partial<Record<'ceiling' | 'service', Run>> = {};
+      for (const name of order) runs[name] = await load(targets[name], { authorization, body, expectBody, seconds: SECONDS });
+      const c = runs.ceiling as Run;
+      const s = runs.service as Run;
+      rows.push({ round, ceiling: c, service: s, ratio: s.rps / c.rps });
+    }
+
+    // The login storm: argon2id on every request of 20 connections, introspection measured meanwhile.
+    const stormRun = autocannon({
+      url: `${service.publicUrl}/oauth/token`,
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: grantBody,
+      connections: STORM_CONNECTIONS,
+      duration: SECONDS + 4,
+    });
+    await new Promise((r) => setTimeout(r, 2000)); // let the storm saturate the hashing pool first
+    const during = await load(service.publicUrl, { authorization, body, expectBody, seconds: SECONDS });
+    const storm = await stormRun;
+    const hashConcurrency = stack.env.HASH_CONCURRENCY ?? String(loadConfig({}).hashConcurrency);
+
+    const f = (n: number, d = 0) => n.toFixed(d);
+    console.log(`\n### bench/introspect — ${new Date().toISOString().slice(0, 10)}, ${ROUNDS} rounds of ${SECONDS} s, ${CONNECTIONS} connections\n`);
+    console.log('| round | ceiling req/s | ceiling p99 | introspect req/s | introspect p99 | ratio | errors (ceiling / introspect) |');
+    console.log('|---|---|---|---|---|---|---|');
+    for (const r of rows) {
+      console.log(
+        `| ${r.round} | ${f(r.ceiling.rps)} | ${r.ceiling.p99} ms | ${f(r.service.rps)} | ${r.service.p99} ms | ${f(r.ratio, 2)} | ${r.ceiling.errors} / ${r.service.errors} |`,
+      );
+    }
+    const errors = rows.reduce((n, r) => n + r.service.errors + r.ceiling.errors, 0);
+    console.log(`\n**median ratio: ${f(median(rows.map((r) => r.ratio)), 2)}** (goal ≥ 0.85), errors: ${errors} (goal 0)\n`);
+    console.log(
+      `Login storm (${STORM_CONNECTIONS} connections on the password grant, HASH_CONCURRENCY=${hashConcurrency}, introspection at ${CONNECTIONS} connections):\n`,
+    );
+    console.log('| introspect req/s | introspect p50 | introspect p99 | password grants/s | grant errors | introspect errors |');
+    console.log('|---|---|---|---|---|---|');
+    console.log(
+      `| ${f(during.rps)} | ${during.p50} ms | **${during.p99} ms** (goal ≤ ${P99_GOAL_MS}) | ${f(storm.requests.average, 1)} | ${storm.errors + storm.timeouts + storm.non2xx} | ${during.errors} |`,
+    );
+  } finally {
+    await ceiling?.stop();
+    await service?.stop();
+    redis.disconnect();
+    await stack.close();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

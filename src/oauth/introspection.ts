@@ -1,0 +1,87 @@
+// RFC 7662 §2.2 answers, built for the hot path: one token-store round trip, no database, no
+// slow hash; the inactive answer is one constant, and the active one is serialised by a
+// hand-written function (no schema walk per response).
+import { type LegacyAccessTokens, looksLikeJwt } from '../passport/legacy-access-tokens.js';
+import type { TokenClaims, TokenStore } from '../token-store/token-store.js';
+
+export interface ActiveIntrospection {
+  active: true;
+  token_type: 'Bearer';
+  scope: string;
+  client_id: string;
+  username: string;
+  sub: string;
+  reseller_id: string;
+  exp: number;
+  iat: number;
+  iss: string;
+  jti: string;
+}
+
+export type IntrospectionAnswer = ActiveIntrospection | { active: false };
+
+/** RFC 7662 §2.2: "the authorization server MUST NOT include any additional information" for an inactive token. */
+export const INACTIVE: IntrospectionAnswer = Object.freeze({ active: false as const });
+const INACTIVE_JSON = '{"active":false}';
+
+/**
+ * Longer than any token this service (or, later, Passport's RS256 JWTs) issues: such a value is
+ * inactive without costing a hash or a store round trip. RFC 7662 §2.2 leaves no room for a
+ * 400 here: a token the server cannot make sense of is simply not active.
+ */
+export const MAX_TOKEN_LENGTH = 4096;
+
+export interface Introspection {
+  /** Rejects with DependencyUnavailableError when the token store cannot answer (never "inactive"). */
+  introspect(token: string): Promise<IntrospectionAnswer>;
+  serialize(answer: IntrospectionAnswer): string;
+}
+
+export function createIntrospection(deps: { tokenStore: TokenStore; issuer: string; legacy?: LegacyAccessTokens }): Introspection {
+  const { tokenStore, issuer, legacy } = deps;
+  const issuerJson = JSON.stringify(issuer);
+
+  const answer = (claims: TokenClaims): ActiveIntrospection => ({
+    active: true,
+    token_type: 'Bearer',
+    scope: claims.scope,
+    client_id: claims.clientId,
+    username: claims.username,
+    sub: claims.userId,
+    reseller_id: claims.resellerId,
+    exp: claims.exp,
+    iat: claims.iat,
+    iss: issuer,
+    jti: claims.jti,
+  });
+
+  return {
+    async introspect(token) {
+      if (token.length > MAX_TOKEN_LENGTH) return INACTIVE;
+      // Issue 8: while the Passport transition is on, a JWT (ours never contain a dot) goes to
+      // the legacy path alone; no store round trip, and ours cost one string scan more.
+      if (legacy && looksLikeJwt(token)) {
+        const legacyClaims = await legacy.verify(token);
+        return legacyClaims ? answer(legacyClaims) : INACTIVE;
+      }
+      // Refresh tokens live under another key: looking up access tokens only answers them
+      // inactive (API.md), whatever token_type_hint says (RFC 7662 §2.1 lets the server ignore it).
+      const claims = await tokenStore.findAccessToken(token);
+      // The store's TTL is the expiry; checking `exp` as well guards against clock skew between
+      // this host and Redis (RFC 7662 §2.2: an expired token is not active).
+      if (claims === null || claims.exp * 1000 <= Date.now()) return INACTIVE;
+      return answer(claims);
+    },
+
+    // Member order as API.md shows it. Strings go through JSON.stringify for escaping; numbers
+    // are integers from our own store.
+    serialize(a) {
+      if (!a.active) return INACTIVE_JSON;
+      return (
+        `{"active":true,"token_type":"Bearer","scope":${JSON.stringify(a.scope)},"client_id":${JSON.stringify(a.client_id)}` +
+        `,"username":${JSON.stringify(a.username)},"sub":${JSON.stringify(a.sub)},"reseller_id":${JSON.stringify(a.reseller_id)}` +
+        `,"exp":${Math.trunc(a.exp)},"iat":${Math.trunc(a.iat)},"iss":${a.iss === issuer ? issuerJson : JSON.stringify(a.iss)},"jti":${JSON.stringify(a.jti)}}`
+      );
+    },
+  };
+}

@@ -1,0 +1,121 @@
+// POST /oauth/introspect (RFC 7662), the platform's hot path: every request the DBS API serves
+// asks it. Registered resource servers only, by HTTP Basic, checked against the in-process
+// credential cache; one token-store round trip; no PostgreSQL, no slow hash.
+//
+// What profiling (bench/introspect, node --cpu-prof) found standing between this route and the
+// stack's ceiling, and what replaced it here:
+// - @fastify/helmet rebuilds helmet's middleware (CSP parsing included) on every request: this
+//   route sends a fixed set of API security headers computed once (OWASP REST cheat sheet);
+// - a child logger per request (pino bindings and redaction): one logger for the route, at
+//   `warn` (the two request lines at `info` would be the busiest lines of every log);
+// - zod validation of the body: checked by hand in readToken (the schema documents it);
+// - the zod response serializer: a hand-written one (oauth/introspection.ts);
+// - a Hash object per SHA-256 of the presented secret: one-shot hashing (credential-cache.ts);
+// - CORS: off for this route; a browser never holds a resource server's secret.
+// What remains is listed with its measured cost in bench/README.md.
+import type { FastifyPluginAsync, FastifySchemaCompiler } from 'fastify';
+import { DependencyUnavailableError, InvalidClientError, InvalidRequestError } from '../../errors.js';
+import { parseBasic } from '../../oauth/client-credentials.js';
+import { type IntrospectionAnswer, createIntrospection } from '../../oauth/introspection.js';
+import { rejectQueryCredentials } from '../../oauth/token-request.js';
+import { introspectOperation } from '../../openapi/introspect-operation.js';
+
+/** The handler validates the body itself (readToken); the schema is there for the OpenAPI document. */
+const documentedOnly: FastifySchemaCompiler<unknown> = () => () => true;
+
+/**
+ * The OWASP REST Security Cheat Sheet's headers for a JSON answer (no-store comes with every
+ * /oauth/* answer): nothing may run, frame or sniff it, and HTTPS is sticky. Helmet's others
+ * concern HTML documents and cross-origin embedding (frame-ancestors supersedes X-Frame-Options).
+ */
+const API_SECURITY_HEADERS = {
+  'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+  'strict-transport-security': 'max-age=31536000; includeSubDomains',
+  'x-content-type-options': 'nosniff',
+};
+
+/** RFC 7662 §2.1 parameters, JSON or form; RFC 6749 §3.1/§3.2 rules as on /oauth/token. */
+function readToken(body: unknown): string {
+  if (body === undefined || body === null) throw new InvalidRequestError('Check the `token` parameter');
+  if (typeof body !== 'object' || Array.isArray(body)) throw new InvalidRequestError('The request body must be a JSON object or form parameters');
+  const { token, token_type_hint: hint, client_secret: secret } = body as Record<string, unknown>;
+  if (secret !== undefined && secret !== '') {
+    // RFC 6749 §2.3: one authentication method per request; resource servers use Basic only.
+    throw new InvalidRequestError('Send the client credentials with HTTP Basic only, not in the body');
+  }
+  if (hint !== undefined && typeof hint !== 'string') throw new InvalidRequestError('Check the `token_type_hint` parameter: it must be a string');
+  if (typeof token === 'string' && token !== '') return token;
+  if (Array.isArray(token)) throw new InvalidRequestError('Check the `token` parameter: it is given more than once');
+  if (token === undefined || token === null || token === '') throw new InvalidRequestError('Check the `token` parameter');
+  throw new InvalidRequestError('Check the `token` parameter: it must be a string');
+}
+
+const introspectRoute: FastifyPluginAsync = async (fastify) => {
+  const { services } = fastify;
+  // One logger for every request of this route (encapsulated: other routes keep theirs). Its
+  // warn and error lines carry the route instead of a request id.
+  const routeLog = fastify.log.child({ route: '/oauth/introspect' }, { level: 'warn' });
+  fastify.setChildLoggerFactory(() => routeLog);
+  const credentials = services.resourceServerCredentials;
+  const introspection = createIntrospection({
+    tokenStore: services.tokenStore,
+    issuer: services.config.issuer,
+    legacy: services.passport?.accessTokens,
+  });
+  // Label children bound once: no label object built per request.
+  const counted = {
+    active: services.metrics.introspections.labels('active'),
+    inactive: services.metrics.introspections.labels('inactive'),
+    unauthorized: services.metrics.introspections.labels('unauthorized'),
+    unavailable: services.metrics.introspections.labels('unavailable'),
+  };
+
+  fastify.post(
+    '/oauth/introspect',
+    {
+      logLevel: 'warn',
+      helmet: false,
+      config: { cors: false },
+      onRequest: (_request, reply, done) => {
+        reply.headers(API_SECURITY_HEADERS);
+        done();
+      },
+      schema: {
+        summary: 'Introspect a token (resource servers only)',
+        description:
+          'RFC 7662. HTTP Basic with a resource server’s client id and secret (see /admin/resource-servers); anything else is 401 ' +
+          '`invalid_client`. Every inactive case — unknown, malformed, expired, revoked, a refresh token, a token of a disabled ' +
+          'client or user — is `{"active":false}` and nothing else. 503 when the token store cannot be reached: ask again, the ' +
+          'token is not known to be inactive.',
+        tags: ['oauth'],
+        // The zod schemas of schemas/oauth.ts with their documentation: security, examples, each status.
+        ...introspectOperation,
+      },
+      validatorCompiler: documentedOnly,
+      serializerCompiler: ({ httpStatus }) => (httpStatus === '200' ? (a: IntrospectionAnswer) => introspection.serialize(a) : JSON.stringify),
+    },
+    async (request) => {
+      // RFC 7662 §2.1: the endpoint MUST require authorization; §2.3: 401 for bad credentials.
+      const basic = parseBasic(request.headers.authorization);
+      let authenticated = basic !== null && basic !== 'malformed' && credentials.verify(basic.id, basic.secret);
+      if (typeof authenticated !== 'boolean') authenticated = await authenticated;
+      if (!authenticated) {
+        counted.unauthorized.inc();
+        throw new InvalidClientError(true);
+      }
+      rejectQueryCredentials(request.query);
+      const token = readToken(request.body);
+      let answer: IntrospectionAnswer;
+      try {
+        answer = await introspection.introspect(token);
+      } catch (err) {
+        if (err instanceof DependencyUnavailableError) counted.unavailable.inc();
+        throw err;
+      }
+      (answer.active ? counted.active : counted.inactive).inc();
+      return answer;
+    },
+  );
+};
+
+export default introspectRoute;
