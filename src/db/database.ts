@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
+import { lock } from 'proper-lockfile';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import type { Config } from '../config.js';
 import { PrismaClient } from '../generated/prisma/client.js';
@@ -76,7 +77,21 @@ function pgSession(client: pg.Client): MigrationSession {
 async function openPglite(dataDir: string): Promise<Database> {
   const dir = join(dataDir, 'pglite');
   await mkdir(dir, { recursive: true });
-  const db = await PGlite.create(dir);
+  // PGlite lets two processes open one data directory, and they then corrupt it: the service and
+  // the CLI must take turns. The lock goes stale (and can be taken over) when its holder dies.
+  const release = await lock(dir, { lockfilePath: join(dataDir, 'pglite.lock'), stale: 10_000 }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ELOCKED') {
+      throw new Error(`the embedded database in ${dir} is in use by another process (stop the running service first)`);
+    }
+    throw err;
+  });
+  let db: PGlite;
+  try {
+    db = await PGlite.create(dir);
+  } catch (err) {
+    await release();
+    throw err;
+  }
   const prisma = new PrismaClient({ adapter: new PrismaPGlite(db) });
   return {
     kind: 'pglite',
@@ -95,8 +110,9 @@ async function openPglite(dataDir: string): Promise<Database> {
     },
     async close() {
       await prisma.$disconnect();
-      // PGlite holds the data directory: it must be closed or the next open finds it locked.
+      // PGlite holds the data directory: it must be closed before the lock is given back.
       await db.close();
+      await release();
     },
   };
 }

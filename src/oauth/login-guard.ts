@@ -8,10 +8,19 @@ export interface LoginAttempt {
 }
 
 export interface LoginGuard {
-  /** Throws TooManyRequestsError when any counter for this attempt is over its limit. */
+  /** Before any work: throws TooManyRequestsError when the address (or the client at it) is over its limit. */
+  assertAddressAllowed(ip: string, clientId?: string): Promise<void>;
+  /**
+   * Before the password is verified: counts the attempt and throws TooManyRequestsError when any
+   * counter for it is over its limit. Exactly one of recordFailure/recordSuccess follows.
+   */
   assertAllowed(attempt: LoginAttempt): Promise<void>;
   recordFailure(attempt: LoginAttempt): Promise<void>;
   recordSuccess(attempt: LoginAttempt): Promise<void>;
+  /** The attempt had no outcome (a dependency failed): it is not counted after all. */
+  release(attempt: LoginAttempt): Promise<void>;
+  /** A failed client authentication (invalid_client) counts against the address and the client at it. */
+  recordClientFailure(clientId: string | undefined, ip: string): Promise<void>;
   /** A malformed request counts against the caller's address (API.md). */
   recordMalformed(ip: string): Promise<void>;
 }

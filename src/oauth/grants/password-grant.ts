@@ -13,13 +13,17 @@ export class PasswordGrant extends AppGrant {
     const scope = await this.tokens.validateScope(null, client, this.getScope(request));
     const attempt = { username: username.toLowerCase(), clientId: client.id, ip: this.tokens.context.ip };
     const guard = this.tokens.loginGuard;
-    await guard?.assertAllowed(attempt);
-    const user = await this.tokens.getUser(username, password, client);
+    await guard.assertAllowed(attempt);
+    const user = await this.tokens.getUser(username, password, client).catch(async (err: unknown) => {
+      // No outcome (the database failed): not a failed login, so it must not count as one.
+      await guard.release(attempt).catch(() => {});
+      throw err;
+    });
     if (!user) {
-      await guard?.recordFailure(attempt);
+      await guard.recordFailure(attempt);
       throw new InvalidCredentialsError();
     }
-    await guard?.recordSuccess(attempt);
+    await guard.recordSuccess(attempt);
     return this.issue(client, user, scope);
   }
 }

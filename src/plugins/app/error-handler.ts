@@ -1,13 +1,17 @@
 // The default error and 404 handlers: the admin/ops shape, never Fastify's default body (which
 // leaks error.message on 500s). /oauth/* installs its own handler (routes/oauth/index.ts).
 import fp from 'fastify-plugin';
-import { toAppError } from '../../errors.js';
+import { DependencyUnavailableError, toAppError } from '../../errors.js';
 
 export default fp(
   async (fastify) => {
     fastify.setErrorHandler((error, request, reply) => {
       const problem = toAppError(error);
-      if (problem.status >= 500) request.log.error({ err: error }, 'request failed');
+      if (error instanceof DependencyUnavailableError) {
+        // An outage, not a bug: counted and logged like the OAuth routes do, without a stack.
+        fastify.services.metrics.dependencyErrors.inc({ dependency: error.dependency });
+        request.log.warn({ dependency: error.dependency, cause: (error.cause as Error | undefined)?.message }, 'dependency unavailable');
+      } else if (problem.status >= 500) request.log.error({ err: error }, 'request failed');
       return reply.code(problem.status).headers(problem.headers).send(problem.toBody());
     });
     fastify.setNotFoundHandler((request, reply) =>

@@ -1,0 +1,190 @@
+// Passwords, client secrets, admin tokens and OAuth tokens never reach a log line (issue 5).
+// test/helper.ts sends every build's logs to test/.logs/. This test drives a representative
+// flow of its own at LOG_LEVEL=trace — secrets in JSON and form bodies, in HTTP Basic and Bearer
+// headers and in the query string; refresh, revocation, introspection, the ingress check, the
+// admin API; failures of each kind, and a lock-out — then searches its own logs for every secret
+// value it used, and every log file of the suite (other test files may still be writing theirs)
+// for anything shaped like a secret: an unredacted sensitive field, a 43-character token, a
+// 40-character client secret, an argon2 or bcrypt hash.
+import { randomBytes } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import t from 'tap';
+import { generateClientSecret, generateToken } from '../src/security/secret-box.js';
+import { waitFor } from './faults/dedicated-servers.js';
+import { basic, registerResourceServer } from './faults/requests.js';
+import { LOG_DIR, type TestApp, build, eachBackend, passwordGrantBody, seedReseller } from './helper.js';
+
+const SENSITIVE_FIELD =
+  /"(password|client_secret|clientSecret|secret|access_token|refresh_token|token|authorization|cookie|passwordHash)":"(?!\[Redacted\]")/;
+const SHAPES: [string, RegExp][] = [
+  ['43-character base64url token', /(?<![A-Za-z0-9_-])(?=[A-Za-z0-9_-]*[A-Z])(?=[A-Za-z0-9_-]*[a-z])[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])/],
+  ['40-character client secret', /(?<![A-Za-z0-9])(?=[A-Za-z0-9]*[A-Z])(?=[A-Za-z0-9]*[a-z])[A-Za-z0-9]{40}(?![A-Za-z0-9])/],
+  ['argon2 hash', /\$argon2(id|i|d)\$/],
+  ['bcrypt hash', /\$2[aby]\$\d\d\$/],
+  ['unredacted sensitive field', SENSITIVE_FIELD],
+];
+
+t.test('the shapes recognise what they look for (or this test could never fail)', async (t) => {
+  const samples: Record<string, string> = {
+    '43-character base64url token': `"x":"${generateToken()}"`,
+    '40-character client secret': `Basic id:${generateClientSecret()}`,
+    'argon2 hash': '"h":"$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA"',
+    'bcrypt hash': '"h":"$2y$10$abcdefghijklmnopqrstuv"',
+    'unredacted sensitive field': '{"body":{"password":"hunter22"}}',
+  };
+  for (const [what, shape] of SHAPES) {
+    t.ok(shape.test(samples[what] ?? ''), `${what} is recognised`);
+    t.notOk(
+      shape.test(
+        '{"password":"[Redacted]","jti":"3b241101-e2bb-4255-8caf-4136c566a962","hash":"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"}',
+      ),
+      `${what}: no false alarm`,
+    );
+  }
+});
+
+async function logFiles(): Promise<string[]> {
+  return (await readdir(LOG_DIR)).filter((name) => name.endsWith('.log')).map((name) => join(LOG_DIR, name));
+}
+
+/** Every secret value the flow below used or was given. */
+const secrets = new Set<string>();
+const keep = (...values: (string | undefined)[]) => {
+  for (const value of values) if (value) secrets.add(value);
+};
+
+async function driveFlow(ctx: TestApp): Promise<void> {
+  const app = ctx.publicApp;
+  const post = (url: string, payload: unknown, headers: Record<string, string> = {}, remoteAddress = '127.0.0.1') =>
+    app.inject({ method: 'POST', url, payload: payload as string, headers, remoteAddress });
+  const admin = (method: 'GET' | 'PUT' | 'POST' | 'DELETE', url: string, payload?: object) =>
+    ctx.adminApp.inject({ method, url, payload, headers: { authorization: `Bearer ${ctx.adminToken}` } });
+
+  const r = await seedReseller(ctx.services, { allowedIp: '127.0.0.1,10.9.0.0/24' });
+  const rs = await registerResourceServer(ctx);
+  keep(r.password, r.clientSecret, rs.secret, ctx.adminToken, basic(r.clientId, r.clientSecret), basic(rs.clientId, rs.secret));
+
+  const pairs: { access_token: string; refresh_token: string }[] = [];
+  const issued = async (res: Awaited<ReturnType<typeof post>>) => {
+    t.equal(res.statusCode, 200, 'token issued');
+    const pair = res.json();
+    keep(pair.access_token, pair.refresh_token);
+    pairs.push(pair);
+    return pair;
+  };
+  const { client_id: _id, client_secret: _secret, ...userOnly } = passwordGrantBody(r);
+  await issued(await post('/oauth/token', passwordGrantBody(r)));
+  await issued(
+    await post('/oauth/token', new URLSearchParams(passwordGrantBody(r) as Record<string, string>).toString(), {
+      'content-type': 'application/x-www-form-urlencoded',
+    }),
+  );
+  const viaBasic = await issued(await post('/oauth/token', userOnly, { authorization: basic(r.clientId, r.clientSecret) }));
+  const refreshed = await issued(
+    await post('/oauth/token', {
+      grant_type: 'refresh_token',
+      refresh_token: viaBasic.refresh_token,
+      client_id: r.clientId,
+      client_secret: r.clientSecret,
+    }),
+  );
+
+  // Failures of every kind, each carrying a secret-looking value of its own.
+  const wrongPassword = `wrong-${randomBytes(8).toString('hex')}`;
+  const wrongSecret = randomBytes(30).toString('base64url').slice(0, 40);
+  keep(wrongPassword, wrongSecret);
+  t.equal((await post('/oauth/token', passwordGrantBody(r, { password: wrongPassword }))).statusCode, 400);
+  t.equal((await post('/oauth/token', passwordGrantBody(r, { client_secret: wrongSecret }))).statusCode, 401);
+  t.equal((await post('/oauth/token', userOnly, { authorization: basic(r.clientId, wrongSecret) })).statusCode, 401);
+  t.equal((await post(`/oauth/token?client_secret=${r.clientSecret}&password=${r.password}`, passwordGrantBody(r))).statusCode, 400, 'query string');
+  t.equal((await post('/oauth/token', passwordGrantBody(r), {}, '203.0.113.7')).statusCode, 403, 'outside the allowed networks');
+  t.equal(
+    (
+      await post('/oauth/token', {
+        grant_type: 'refresh_token',
+        refresh_token: viaBasic.refresh_token,
+        client_id: r.clientId,
+        client_secret: r.clientSecret,
+      })
+    ).statusCode,
+    400,
+    'a reused refresh token',
+  );
+  t.equal((await post('/oauth/token', `{"password":"${r.password}",`, { 'content-type': 'application/json' })).statusCode, 400, 'broken JSON');
+  for (let i = 0; i < ctx.config.login.maxFailuresClientIp + 1; i++)
+    await post('/oauth/token', passwordGrantBody(r, { password: wrongPassword }), {}, '10.9.0.1');
+  t.equal((await post('/oauth/token', passwordGrantBody(r), {}, '10.9.0.1')).statusCode, 429, 'locked out, logged');
+
+  // Resource servers and the ingress.
+  const first = pairs[0] as { access_token: string; refresh_token: string };
+  t.equal((await post('/oauth/introspect', { token: first.access_token }, { authorization: basic(rs.clientId, rs.secret) })).statusCode, 200);
+  t.equal((await post('/oauth/introspect', { token: first.access_token }, { authorization: basic(rs.clientId, wrongSecret) })).statusCode, 401);
+  t.equal((await post('/oauth/revoke', { token: refreshed.refresh_token, client_id: r.clientId, client_secret: r.clientSecret })).statusCode, 200);
+  const verified = await ctx.adminApp.inject({ method: 'GET', url: '/auth/verify', headers: { authorization: `Bearer ${first.access_token}` } });
+  t.equal(verified.statusCode, 200, 'ingress check');
+
+  // The admin API: passwords in, secrets out.
+  const newPassword = `senha-${randomBytes(8).toString('hex')}`;
+  keep(newPassword);
+  const configured = await admin('PUT', '/admin/resellers/logs-test/api', {
+    name: 'Revenda Logs',
+    email: 'logs@revenda.example',
+    password: newPassword,
+    allowedIp: '10.0.0.1',
+  });
+  t.equal(configured.statusCode, 201);
+  keep(configured.json().clientSecret);
+  const rotated = await admin('POST', '/admin/resellers/logs-test/api/secret');
+  t.equal(rotated.statusCode, 200);
+  keep(rotated.json().clientSecret);
+  t.equal(
+    (await admin('PUT', '/admin/resellers/logs-test/api', { name: 'Revenda Logs', email: 'logs@revenda.example', password: 'short' })).statusCode,
+    400,
+  );
+  t.equal(
+    (await ctx.adminApp.inject({ method: 'GET', url: '/admin/resellers', headers: { authorization: `Bearer ${wrongSecret}` } })).statusCode,
+    401,
+  );
+}
+
+eachBackend(t, async (t, backend) => {
+  const ctx = await build(t, backend, { LOG_LEVEL: 'trace' });
+  await driveFlow(ctx);
+
+  // The log stream is asynchronous: a marker logged last, once on disk, means everything before it is.
+  const marker = `logs-test-marker-${randomBytes(8).toString('hex')}`;
+  ctx.services.log.info({ marker }, 'end of the flow');
+  let own: string[] = [];
+  await waitFor('the log file to be flushed', async () => {
+    own = [];
+    for (const file of await logFiles()) if ((await readFile(file, 'utf8')).includes(marker)) own.push(file);
+    return own.length > 0;
+  });
+  const text = (await Promise.all(own.map((file) => readFile(file, 'utf8')))).join('\n');
+  t.ok(text.split('\n').length > 50, `the flow was logged (${text.split('\n').length} lines, at trace level)`);
+  t.match(text, /"msg":"token request refused"/, 'failures are logged');
+  t.match(text, /"msg":"token request refused: too many failed attempts"/, 'the lock-out is logged');
+
+  const found = [...secrets].filter((secret) => text.includes(secret) || text.includes(encodeURIComponent(secret)));
+  t.same(
+    found.map((s) => `${s.slice(0, 4)}…`),
+    [],
+    `none of the ${secrets.size} secrets of the flow is in its log`,
+  );
+  for (const [what, shape] of SHAPES) t.notOk(shape.test(text), `its log holds no ${what}`);
+});
+
+t.test('no log file the suite wrote holds anything shaped like a secret', async (t) => {
+  const files = await logFiles();
+  t.ok(files.length > 0, `${files.length} log files`);
+  const leaks: string[] = [];
+  for (const file of files) {
+    const lines = (await readFile(file, 'utf8')).split('\n');
+    for (const [i, line] of lines.entries()) {
+      for (const [what, shape] of SHAPES) if (shape.test(line)) leaks.push(`${file.slice(LOG_DIR.length + 1)}:${i + 1}: ${what}`);
+      for (const secret of secrets) if (line.includes(secret)) leaks.push(`${file.slice(LOG_DIR.length + 1)}:${i + 1}: a secret of this test`);
+    }
+  }
+  t.same(leaks, [], 'no leaks');
+});
