@@ -13,6 +13,9 @@ export default fp(
           styleSrc: ["'self'", "'unsafe-inline'"],
           imgSrc: ["'self'", 'data:', 'validator.swagger.io'],
           connectSrc: ["'self'"],
+          // Resellers reach the DBS by IP over plain HTTP today (IP_DO_SEU_DBS/api/documentation):
+          // upgrading the UI's own script requests to https would break the page there.
+          upgradeInsecureRequests: null,
         },
       },
     });
