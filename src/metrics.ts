@@ -13,11 +13,24 @@ export interface Metrics {
   dependencyErrors: Counter<'dependency'>;
 }
 
+/**
+ * Label values whose series exist from the first scrape, at 0: a series that appears only with
+ * its first event breaks rate() and makes absent() alerts fire on a healthy service. The rate
+ * limits are the three LOGIN_MAX_FAILURES_* counters (per user, per client and address, per address).
+ */
+export const INITIAL_SERIES = {
+  tokensIssued: ['password', 'refresh_token'],
+  introspections: ['active', 'inactive', 'unauthorized', 'unavailable'],
+  failedLogins: ['client', 'credentials', 'refresh', 'network'],
+  rateLimited: ['user', 'client_ip', 'ip'],
+  dependencyErrors: ['database', 'token store'],
+} as const;
+
 export function createMetrics(): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const registers = [registry];
-  return {
+  const metrics: Metrics = {
     registry,
     httpRequests: new Counter({
       name: 'reseller_auth_http_requests_total',
@@ -58,4 +71,8 @@ export function createMetrics(): Metrics {
       registers,
     }),
   };
+  for (const [counter, values] of Object.entries(INITIAL_SERIES) as [keyof typeof INITIAL_SERIES, readonly string[]][]) {
+    for (const value of values) metrics[counter].labels(value).inc(0);
+  }
+  return metrics;
 }
