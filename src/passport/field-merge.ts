@@ -1,0 +1,43 @@
+// The import's three-way merge, field by field (issue 8: idempotent, and conflicts are reported,
+// never silently overwritten). Each imported row remembers a digest of every Passport field as it
+// was last imported. On the next run:
+//
+//   Passport unchanged since the last import       → ours stays as it is (an admin edit here, or
+//                                                     the argon2id re-hash after a login, is kept)
+//   Passport changed, ours still as last imported  → take Passport's value
+//   Passport changed, ours changed to the same     → only the digest is brought up to date
+//   both changed, differently                      → conflict (or --prefer passport|local)
+//
+// Digests, not values: a client secret or password hash must not be copied into another column.
+import { createHash } from 'node:crypto';
+
+export type Prefer = 'fail' | 'passport' | 'local';
+
+export type FieldDigests = Record<string, string>;
+
+export type MergeOutcome = 'keep' | 'update' | 'record' | 'conflict';
+
+export function fieldDigest(field: string, value: string): string {
+  return createHash('sha256').update(`${field}\n${value}`).digest('base64url');
+}
+
+/**
+ * `passportDigest`: the field's digest now; `lastDigest`: as last imported (undefined when never
+ * recorded); `localDigest`: of our current value.
+ */
+export function mergeField(passportDigest: string, lastDigest: string | undefined, localDigest: string, prefer: Prefer): MergeOutcome {
+  if (passportDigest === lastDigest) return 'keep';
+  if (localDigest === passportDigest) return 'record';
+  if (lastDigest === undefined || localDigest === lastDigest) return 'update';
+  if (prefer === 'passport') return 'update';
+  if (prefer === 'local') return 'record';
+  return 'conflict';
+}
+
+/** Reads a stored digest object defensively (it is JSON from the database). */
+export function storedDigests(value: unknown): FieldDigests {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return {};
+  const out: FieldDigests = {};
+  for (const [key, digest] of Object.entries(value)) if (typeof digest === 'string') out[key] = digest;
+  return out;
+}

@@ -1,0 +1,39 @@
+// The refresh grant's Passport branch (issue 8): a refresh token our store does not know, shaped
+// like a Passport one, is checked the way league/oauth2-server's RefreshTokenGrant checks it
+// (same hints), used up once, and answered with a new token family of ours.
+import { InvalidRefreshTokenError, InvalidScopeError } from '../errors.js';
+import type { AppClient, AppUser, TokenModel } from '../oauth/token-model.js';
+import type { LegacyRefreshTokens } from './legacy-refresh-tokens.js';
+
+export async function redeemPassportRefreshToken(
+  legacy: LegacyRefreshTokens,
+  presented: string,
+  client: AppClient,
+  requested: string[] | undefined,
+  tokens: TokenModel,
+): Promise<{ user: AppUser; scope: string[] }> {
+  const payload = await legacy.open(presented);
+  if (!payload) throw new InvalidRefreshTokenError('Cannot decrypt the refresh token');
+  if (payload.clientId !== client.id) throw new InvalidRefreshTokenError('Token is not linked to client');
+  const now = new Date();
+  if (payload.expireTime < now.getTime() / 1000) throw new InvalidRefreshTokenError('Token has expired');
+
+  // RFC 6749 §6: no scope beyond the original grant; checked before the token is used up.
+  const wider = requested?.find((scope) => !payload.scopes.includes(scope) && !payload.scopes.includes('*'));
+  if (wider !== undefined) throw new InvalidScopeError(wider);
+  const scope = await tokens.validateScope(null, client, requested && requested.length > 0 ? requested : payload.scopes);
+
+  const consumed = await legacy.consume(payload.refreshTokenId, now);
+  // The imported row must be this payload's: same client and same Passport user.
+  if (
+    !consumed ||
+    consumed.accessTokenId !== payload.accessTokenId ||
+    String(consumed.clientId) !== client.id ||
+    String(consumed.passportUserId) !== payload.userId
+  ) {
+    throw new InvalidRefreshTokenError('Token has been revoked');
+  }
+  const user = await tokens.findActiveUser(String(consumed.userId), client);
+  if (!user) throw new InvalidRefreshTokenError('Token has been revoked');
+  return { user, scope };
+}

@@ -1,0 +1,130 @@
+// Imports the ids and revocation flags of Passport's unexpired access and refresh tokens of the
+// imported (client, user) pairs, inside the import's transaction, page by page. Revocation is
+// sticky: a flag set here (by Passport earlier, or by a refresh-token exchange here) is never
+// cleared by a later import, because Passport never un-revokes a token either. A token that has
+// vanished from Passport (passport:purge) is revoked: Passport answers an unknown id as revoked.
+import type { Prisma } from '../generated/prisma/client.js';
+import { type PassportAccessToken, readAccessTokens, readRefreshTokens } from './passport-rows.js';
+import type { PassportSource } from './source.js';
+
+type Tx = Prisma.TransactionClient;
+
+export interface TokenImportCounts {
+  accessTokensAdded: number;
+  accessTokensRevoked: number;
+  refreshTokensAdded: number;
+  refreshTokensRevoked: number;
+  expiredRemoved: number;
+  /** Tokens of an imported client issued to a user other than its reseller's: not imported. */
+  skipped: number;
+}
+
+const PAGE = 1000;
+/** A bound on the loop, far above any real Passport database (PAGE × this many tokens). */
+const MAX_PAGES = 100_000;
+
+export async function importTokens(
+  tx: Tx,
+  source: PassportSource,
+  pairs: readonly { clientId: number; passportUserId: number }[],
+  ourUserIds: Map<number, number>,
+  now: Date,
+): Promise<TokenImportCounts> {
+  const counts: TokenImportCounts = {
+    accessTokensAdded: 0,
+    accessTokensRevoked: 0,
+    refreshTokensAdded: 0,
+    refreshTokensRevoked: 0,
+    expiredRemoved: 0,
+    skipped: 0,
+  };
+  const clientIds = [...new Set(pairs.map((p) => p.clientId))];
+  const userOfClient = new Map(pairs.map((p) => [p.clientId, p.passportUserId]));
+  await tx.$executeRawUnsafe('CREATE TEMP TABLE passport_seen_tokens (id varchar(100) PRIMARY KEY) ON COMMIT DROP');
+
+  let after: string | null = null;
+  for (let page = 0; page < MAX_PAGES; page++) {
+    const batch = await readAccessTokens(source, clientIds, now, after, PAGE);
+    if (batch.length === 0) break;
+    after = batch[batch.length - 1]?.id ?? null;
+    const wanted: PassportAccessToken[] = [];
+    for (const token of batch) {
+      const ourUserId = ourUserIds.get(token.userId);
+      if (userOfClient.get(token.clientId) === token.userId && ourUserId !== undefined) wanted.push(token);
+      else counts.skipped += 1;
+    }
+    await importAccessPage(tx, wanted, ourUserIds, counts);
+    await importRefreshPage(tx, source, wanted, now, counts);
+    if (batch.length < PAGE) break;
+  }
+
+  // Vanished from Passport while still unexpired: revoked there, so revoked here.
+  counts.accessTokensRevoked += await tx.$executeRaw`
+    UPDATE legacy_access_tokens SET revoked = true
+    WHERE NOT revoked AND client_id = ANY(${clientIds}) AND (expires_at IS NULL OR expires_at > ${now})
+      AND id NOT IN (SELECT id FROM passport_seen_tokens)`;
+  counts.refreshTokensRevoked += await tx.$executeRaw`
+    UPDATE legacy_refresh_tokens r SET revoked = true
+    FROM legacy_access_tokens a
+    WHERE a.id = r.access_token_id AND NOT r.revoked AND a.client_id = ANY(${clientIds})
+      AND (r.expires_at IS NULL OR r.expires_at > ${now}) AND r.id NOT IN (SELECT id FROM passport_seen_tokens)`;
+  // Housekeeping: an expired token can never be accepted again.
+  counts.expiredRemoved += await tx.$executeRaw`DELETE FROM legacy_refresh_tokens WHERE expires_at <= ${now}`;
+  counts.expiredRemoved += await tx.$executeRaw`DELETE FROM legacy_access_tokens WHERE expires_at <= ${now}`;
+  return counts;
+}
+
+async function markSeen(tx: Tx, ids: string[]): Promise<void> {
+  if (ids.length > 0) await tx.$executeRaw`INSERT INTO passport_seen_tokens (id) SELECT unnest(${ids}::varchar[]) ON CONFLICT DO NOTHING`;
+}
+
+async function importAccessPage(tx: Tx, tokens: PassportAccessToken[], ourUserIds: Map<number, number>, counts: TokenImportCounts): Promise<void> {
+  const ids = tokens.map((t) => t.id);
+  await markSeen(tx, ids);
+  const existing = new Map(
+    (await tx.legacyAccessToken.findMany({ where: { id: { in: ids } }, select: { id: true, revoked: true } })).map((t) => [t.id, t.revoked]),
+  );
+  const fresh = tokens.filter((t) => !existing.has(t.id));
+  if (fresh.length > 0) {
+    counts.accessTokensAdded += (
+      await tx.legacyAccessToken.createMany({
+        data: fresh.map((t) => ({
+          id: t.id,
+          clientId: t.clientId,
+          userId: ourUserIds.get(t.userId) as number,
+          scopes: t.scopes,
+          revoked: t.revoked,
+          expiresAt: t.expiresAt,
+        })),
+      })
+    ).count;
+  }
+  const revoke = tokens.filter((t) => t.revoked && existing.get(t.id) === false).map((t) => t.id);
+  if (revoke.length > 0)
+    counts.accessTokensRevoked += (await tx.legacyAccessToken.updateMany({ where: { id: { in: revoke } }, data: { revoked: true } })).count;
+}
+
+async function importRefreshPage(tx: Tx, source: PassportSource, access: PassportAccessToken[], now: Date, counts: TokenImportCounts): Promise<void> {
+  if (access.length === 0) return;
+  const tokens = await readRefreshTokens(
+    source,
+    access.map((t) => t.id),
+    now,
+  );
+  const ids = tokens.map((t) => t.id);
+  await markSeen(tx, ids);
+  const existing = new Map(
+    (await tx.legacyRefreshToken.findMany({ where: { id: { in: ids } }, select: { id: true, revoked: true } })).map((t) => [t.id, t.revoked]),
+  );
+  const fresh = tokens.filter((t) => !existing.has(t.id));
+  if (fresh.length > 0) {
+    counts.refreshTokensAdded += (
+      await tx.legacyRefreshToken.createMany({
+        data: fresh.map((t) => ({ id: t.id, accessTokenId: t.accessTokenId, revoked: t.revoked, expiresAt: t.expiresAt })),
+      })
+    ).count;
+  }
+  const revoke = tokens.filter((t) => t.revoked && existing.get(t.id) === false).map((t) => t.id);
+  if (revoke.length > 0)
+    counts.refreshTokensRevoked += (await tx.legacyRefreshToken.updateMany({ where: { id: { in: revoke } }, data: { revoked: true } })).count;
+}
