@@ -16,6 +16,8 @@ need_package() { # need_package <command-or-path> <package>
 
 need_package pg_ctlcluster postgresql
 need_package redis-server redis-server
+# Debian's Chromium, driven by playwright-core in test/docs/browser.test.ts (Playwright's own browser downloads are unreachable here).
+need_package /usr/bin/chromium chromium
 
 # PostgreSQL: the first cluster Debian created, started if it is not running.
 read -r pg_version pg_cluster pg_port pg_status _ < <(pg_lsclusters --no-header | head -n 1)
@@ -39,6 +41,18 @@ if ! redis-cli -p "$redis_port" ping >/dev/null 2>&1; then
   for _ in $(seq 1 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
 fi
 
+# MariaDB (issue 8: a Laravel Passport database to import from), started without systemd.
+need_package /usr/sbin/mariadbd mariadb-server
+if ! mariadb-admin ping >/dev/null 2>&1; then
+  echo "test-services: starting MariaDB"
+  as_root install -d -o mysql -g mysql /run/mysqld
+  as_root sh -c 'nohup mariadbd-safe --user=mysql --bind-address=127.0.0.1 --port=3306 >/tmp/reseller-auth-test-mariadb.log 2>&1 </dev/null &'
+  for _ in $(seq 1 150); do mariadb-admin ping >/dev/null 2>&1 && break; sleep 0.2; done
+fi
+# Each test file creates (and drops) a database of its own, named ra_passport_*.
+as_root mariadb -e "CREATE USER IF NOT EXISTS 'reseller_auth'@'127.0.0.1' IDENTIFIED BY 'reseller_auth'; GRANT ALL PRIVILEGES ON \`ra\\_passport\\_%\`.* TO 'reseller_auth'@'127.0.0.1';"
+
 export TEST_DATABASE_URL="postgresql://reseller_auth:reseller_auth@127.0.0.1:$pg_port/reseller_auth_test"
 export TEST_REDIS_URL="redis://127.0.0.1:$redis_port"
-echo "test-services: TEST_DATABASE_URL=$TEST_DATABASE_URL TEST_REDIS_URL=$TEST_REDIS_URL"
+export TEST_MYSQL_URL="mysql://reseller_auth:reseller_auth@127.0.0.1:3306/"
+echo "test-services: TEST_DATABASE_URL=$TEST_DATABASE_URL TEST_REDIS_URL=$TEST_REDIS_URL TEST_MYSQL_URL=$TEST_MYSQL_URL"

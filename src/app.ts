@@ -1,17 +1,27 @@
 // The two Fastify applications the service consists of, built over one set of services:
 // the public listener (PORT: /oauth/*, the documentation, health) and the internal one
 // (ADMIN_PORT: /admin/*, /metrics, /auth/verify, health). Plugins register in a fixed order:
-// external plugins → app plugins → routes; the error and 404 handlers come with the app plugins.
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+// the error and 404 handlers first (a route keeps the error handler in force when it registers, so
+// the routes of external plugins — CORS preflight, Swagger UI — need them too), then external
+// plugins → app plugins → routes.
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
-import { BODY_LIMIT } from './errors.js';
+import { BODY_LIMIT, toAppError, toOAuthError } from './errors.js';
 import cors from './plugins/external/cors.js';
 import formbody from './plugins/external/formbody.js';
 import helmet from './plugins/external/helmet.js';
+import swagger from './plugins/external/swagger.js';
+import swaggerUi from './plugins/external/swagger-ui.js';
 import errorHandler from './plugins/app/error-handler.js';
+import httpMetrics from './plugins/app/http-metrics.js';
 import servicesPlugin from './plugins/app/services.js';
+import adminRoutes from './routes/admin/index.js';
+import authVerifyRoute from './routes/auth-verify.js';
 import healthRoutes from './routes/health.js';
+import metricsRoute from './routes/metrics.js';
 import oauthRoutes from './routes/oauth/index.js';
+import { ADMIN_DOCS_PATH, adminDocument } from './openapi/admin-document.js';
+import { publicDocument } from './openapi/public-document.js';
 import type { Services } from './services.js';
 
 export type Listener = 'public' | 'admin';
@@ -28,9 +38,22 @@ function createInstance(services: Services, listener: Listener): FastifyInstance
     connectionTimeout: 30_000,
     requestTimeout: 15_000,
     keepAliveTimeout: 65_000,
+    // Slowloris: Node derives headersTimeout from requestTimeout only when the server is created
+    // (before Fastify sets it), so it would be 60 s; and both are enforced only as often as
+    // connectionsCheckingInterval (30 s by default). A caller gets 10 s to send its headers, cut
+    // off within a second of that.
+    http: { headersTimeout: 10_000, connectionsCheckingInterval: 1_000 },
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     routerOptions: { maxParamLength: 200 },
+    // Errors Fastify raises before any route is found (a URL that is not valid percent-encoding)
+    // never reach the error handlers: they are answered in the documented shapes here.
+    frameworkErrors: (error, request, reply: FastifyReply) => {
+      const oauth = request.url.startsWith('/oauth/');
+      const problem = oauth ? toOAuthError(error) : toAppError(error);
+      if (oauth) reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
+      return reply.code(problem.status).headers(problem.headers).send(problem.toBody());
+    },
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -39,13 +62,20 @@ function createInstance(services: Services, listener: Listener): FastifyInstance
 
 export async function buildPublicApp(services: Services): Promise<FastifyInstance> {
   const app = createInstance(services, 'public');
+  await app.register(errorHandler);
   // API.md: only JSON and form bodies; anything else is invalid_request.
   app.removeContentTypeParser('text/plain');
   await app.register(helmet);
   await app.register(cors, { origins: services.config.corsOrigins });
   await app.register(formbody);
+  // Before every route: the document is generated from the routes registered after it.
+  await app.register(swagger, {
+    document: publicDocument(services.config.scopes),
+    consumes: ['application/json', 'application/x-www-form-urlencoded'],
+  });
+  await app.register(swaggerUi, { routePrefix: services.config.docsPath, title: 'reseller-auth API documentation' });
   await app.register(servicesPlugin, { services });
-  await app.register(errorHandler);
+  await app.register(httpMetrics, { listener: 'public' });
   await app.register(healthRoutes);
   await app.register(oauthRoutes);
   return app;
@@ -53,8 +83,14 @@ export async function buildPublicApp(services: Services): Promise<FastifyInstanc
 
 export async function buildAdminApp(services: Services): Promise<FastifyInstance> {
   const app = createInstance(services, 'admin');
-  await app.register(servicesPlugin, { services });
   await app.register(errorHandler);
+  await app.register(swagger, { document: adminDocument(), consumes: ['application/json'] });
+  await app.register(swaggerUi, { routePrefix: ADMIN_DOCS_PATH, title: 'reseller-auth admin API documentation' });
+  await app.register(servicesPlugin, { services });
+  await app.register(httpMetrics, { listener: 'admin' });
   await app.register(healthRoutes);
+  await app.register(metricsRoute);
+  await app.register(adminRoutes);
+  await app.register(authVerifyRoute);
   return app;
 }

@@ -79,8 +79,12 @@ export const configSchema = z
     LOGIN_MAX_FAILURES_CLIENT_IP: int(1, 1_000_000).default(10),
     LOGIN_MAX_FAILURES_IP: int(1, 1_000_000).default(100),
     LOGIN_WINDOW: int(1, 86400 * 7).default(900),
-    HASH_CONCURRENCY: int(1, 64).default(2),
+    // Issue 4: one argon2id at a time leaves the other core of a 2-CPU pod to the event loop, so a
+    // login storm cannot starve introspection; raise it with the pod's CPU count (bench/README.md).
+    HASH_CONCURRENCY: int(1, 64).default(1),
+    RESOURCE_SERVERS_RELOAD_INTERVAL: int(1, 3600).default(30),
     PASSPORT_PUBLIC_KEY: optionalString,
+    PASSPORT_APP_KEY: optionalString,
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV !== 'production') return;
@@ -118,7 +122,11 @@ export interface Config {
   logLevel: string;
   login: { maxFailuresUser: number; maxFailuresClientIp: number; maxFailuresIp: number; window: number };
   hashConcurrency: number;
+  /** Seconds between periodic reloads of the resource-server credential cache (the bound when a change notification is lost). */
+  resourceServersReloadInterval: number;
   passportPublicKey: string | undefined;
+  /** Laravel's APP_KEY, to read Passport refresh tokens during the transition (issue 8). */
+  passportAppKey: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -160,6 +168,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       window: e.LOGIN_WINDOW,
     },
     hashConcurrency: e.HASH_CONCURRENCY,
+    resourceServersReloadInterval: e.RESOURCE_SERVERS_RELOAD_INTERVAL,
     passportPublicKey: e.PASSPORT_PUBLIC_KEY,
+    passportAppKey: e.PASSPORT_APP_KEY,
   };
 }

@@ -190,6 +190,8 @@ export function toOAuthError(err: unknown): OAuthError {
   if (err instanceof OAuthError) return err;
   if (err instanceof DependencyUnavailableError) return new TemporarilyUnavailableError(err.dependency);
   const e = (err ?? {}) as FrameworkError;
+  // A route's handlerTimeout ran out (the work queued behind others for too long): ask again later.
+  if (e.code === 'FST_ERR_HANDLER_TIMEOUT') return new TemporarilyUnavailableError('authorization server');
   if (e.code && BODY_LIMIT_CODES.has(e.code)) return new PayloadTooLargeError(BODY_LIMIT);
   if (e.code && MEDIA_TYPE_CODES.has(e.code)) {
     return new InvalidRequestError('Send the parameters as application/json or application/x-www-form-urlencoded');

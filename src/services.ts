@@ -8,10 +8,14 @@ import type { LoginGuard } from './oauth/login-guard.js';
 import { type Database, openDatabase } from './db/database.js';
 import { type ChangeEvents, createLocalEvents, createRedisEvents } from './events.js';
 import { type Metrics, createMetrics } from './metrics.js';
+import { type PassportTransition, createPassportTransition } from './passport/transition.js';
 import { type ClientsRepository, createClientsRepository } from './repositories/clients-repository.js';
+import { type LegacyTokensRepository, createLegacyTokensRepository } from './repositories/legacy-tokens-repository.js';
 import { type ResellersRepository, createResellersRepository } from './repositories/resellers-repository.js';
 import { type ResourceServersRepository, createResourceServersRepository } from './repositories/resource-servers-repository.js';
+import { type ResourceServerCredentials, createResourceServerCredentials, resourceServerSecrets } from './resource-servers/credential-cache.js';
 import { type UsersRepository, createUsersRepository } from './repositories/users-repository.js';
+import { createLoginLimiter } from './security/login-limiter.js';
 import { type PasswordHasher, createPasswordHasher } from './security/password-hasher.js';
 import { SecretBox } from './security/secret-box.js';
 import { MemoryTokenStore } from './token-store/memory-token-store.js';
@@ -32,10 +36,16 @@ export interface Services {
   users: UsersRepository;
   resellers: ResellersRepository;
   resourceServers: ResourceServersRepository;
+  /** In-process credentials of the resource servers, for the introspection hot path (issue 4). */
+  resourceServerCredentials: ResourceServerCredentials;
   hasher: PasswordHasher;
   secretBox: SecretBox;
   /** Brute-force protection of the password grant (issue 5). */
-  loginGuard?: LoginGuard;
+  loginGuard: LoginGuard;
+  /** Imported Laravel Passport tokens (issue 8), revoked with the user's own tokens. */
+  legacyTokens: LegacyTokensRepository;
+  /** The Laravel Passport transition (issue 8): set while PASSPORT_PUBLIC_KEY is configured. */
+  passport: PassportTransition | undefined;
   close(): Promise<void>;
 }
 
@@ -62,7 +72,25 @@ export async function createServices(config: Config, log: Logger): Promise<Servi
     } else {
       tokenStore = new MemoryTokenStore();
     }
-    const events = redis ? createRedisEvents(redis, config.redisKeyPrefix) : createLocalEvents();
+    const onEventError = (err: Error) => log.warn({ err: err.message }, 'change notification failed');
+    const events = redis ? createRedisEvents(redis, config.redisKeyPrefix, onEventError) : createLocalEvents(onEventError);
+    const passport = await createPassportTransition(config, db.prisma, events).catch(async (err: unknown) => {
+      await events.close();
+      throw err;
+    });
+    const resourceServers = createResourceServersRepository(db.prisma);
+    const secretBox = new SecretBox(config.secretKey);
+    const onCacheError = (err: unknown, context: string) => log.warn({ err: err instanceof Error ? err.message : String(err) }, context);
+    const resourceServerCredentials = await createResourceServerCredentials({
+      load: resourceServerSecrets(resourceServers, secretBox, onCacheError),
+      events,
+      reloadIntervalMs: config.resourceServersReloadInterval * 1000,
+      onError: onCacheError,
+    }).catch(async (err: unknown) => {
+      await events.close();
+      throw err;
+    });
+    const metrics = createMetrics();
     return {
       config,
       log,
@@ -70,14 +98,28 @@ export async function createServices(config: Config, log: Logger): Promise<Servi
       redis,
       tokenStore,
       events,
-      metrics: createMetrics(),
+      metrics,
+      loginGuard: createLoginLimiter({
+        limits: config.login,
+        // An address that logged the user in stays exempt from the user's lock as long as the
+        // refresh token it was given could be used (login-limiter.ts explains the policy).
+        knownAddressTtl: config.refreshTokenTtl,
+        redis,
+        keyPrefix: config.redisKeyPrefix,
+        metrics,
+        log,
+      }),
       clients: createClientsRepository(db.prisma),
+      legacyTokens: createLegacyTokensRepository(db.prisma),
       users: createUsersRepository(db.prisma),
       resellers: createResellersRepository(db.prisma),
-      resourceServers: createResourceServersRepository(db.prisma),
+      resourceServers,
+      resourceServerCredentials,
       hasher: await createPasswordHasher(config.hashConcurrency),
-      secretBox: new SecretBox(config.secretKey),
+      secretBox,
+      passport,
       async close() {
+        resourceServerCredentials.close();
         await events.close();
         await tokenStore.close();
         await db.close();

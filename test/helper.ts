@@ -74,12 +74,30 @@ export async function createTestDatabase(t: Test): Promise<string> {
   return url.toString();
 }
 
+export interface BuildOptions {
+  /**
+   * A second instance of the same deployment: this build uses the database, Redis key prefix and
+   * SECRET_KEY of `share` (which owns them and removes them at teardown). PostgreSQL + Redis only:
+   * an embedded PGlite directory can be opened by one process handle only.
+   */
+  share?: TestApp;
+}
+
 /** Builds both listeners over one set of services; everything is closed at teardown. */
-export async function build(t: Test, backend: Backend, env: Record<string, string> = {}): Promise<TestApp> {
+export async function build(t: Test, backend: Backend, env: Record<string, string> = {}, options: BuildOptions = {}): Promise<TestApp> {
   const dataDir = await mkdtemp(join(tmpdir(), 'reseller-auth-test-'));
   t.teardown(() => rm(dataDir, { recursive: true, force: true }));
   const storage: Record<string, string> = {};
-  if (backend.name === 'postgres+redis') {
+  const { share } = options;
+  if (share) {
+    if (!share.config.databaseUrl || !share.config.redisUrl || !share.config.secretKey) {
+      throw new Error('build({ share }) needs a PostgreSQL + Redis build to share');
+    }
+    storage.DATABASE_URL = share.config.databaseUrl;
+    storage.REDIS_URL = share.config.redisUrl;
+    storage.REDIS_KEY_PREFIX = share.config.redisKeyPrefix;
+    storage.SECRET_KEY = share.config.secretKey.toString('base64');
+  } else if (backend.name === 'postgres+redis') {
     storage.DATABASE_URL = await createTestDatabase(t);
     storage.REDIS_URL = realUrls.redis as string;
     storage.REDIS_KEY_PREFIX = `t${randomBytes(4).toString('hex')}:`;

@@ -1,9 +1,9 @@
 // Client authentication for /oauth/token and /oauth/revoke (RFC 6749 §2.3.1, API.md): in the
 // body or by HTTP Basic, never both with a secret, never in the query string.
 import { createHash, timingSafeEqual } from 'node:crypto';
-import bcrypt from 'bcrypt';
 import { InvalidClientError, InvalidRequestError } from '../errors.js';
 import type { OAuthClientRecord } from '../repositories/clients-repository.js';
+import type { PasswordHasher } from '../security/password-hasher.js';
 import type { SecretBox } from '../security/secret-box.js';
 
 export interface ClientCredentials {
@@ -58,9 +58,11 @@ function digest(value: string): Buffer {
 }
 
 /** Constant-time comparison of a presented secret with the stored (encrypted or hashed) one. */
-export async function verifyClientSecret(client: OAuthClientRecord, presented: string, box: SecretBox): Promise<boolean> {
+export async function verifyClientSecret(client: OAuthClientRecord, presented: string, box: SecretBox, hasher: PasswordHasher): Promise<boolean> {
   if (client.secret) return timingSafeEqual(digest(box.open(client.secret)), digest(presented));
-  // A secret imported from Passport::hashClientSecrets() (issue 8) survives only as bcrypt.
-  if (client.secretHash) return bcrypt.compare(presented, client.secretHash.replace(/^\$2y\$/, '$2b$'));
+  // A secret imported from Passport::hashClientSecrets() (issue 8) survives only as bcrypt: it is
+  // checked by the hasher, whose bounded concurrency keeps unauthenticated callers from filling
+  // the thread pool with bcrypt work.
+  if (client.secretHash) return hasher.verify(client.secretHash, presented);
   return false;
 }

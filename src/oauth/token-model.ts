@@ -12,6 +12,7 @@ import { type SecretBox, generateToken } from '../security/secret-box.js';
 import type { TokenClaims, TokenStore } from '../token-store/token-store.js';
 import { parseClientId, verifyClientSecret } from './client-credentials.js';
 import type { LoginGuard } from './login-guard.js';
+import type { LegacyRefreshTokens } from '../passport/legacy-refresh-tokens.js';
 import { resolveScopes } from './scopes.js';
 
 export interface TokenModelDeps {
@@ -21,7 +22,10 @@ export interface TokenModelDeps {
   hasher: PasswordHasher;
   secretBox: SecretBox;
   scopes: readonly string[];
-  loginGuard?: LoginGuard;
+  /** RFC 6749 §4.3.2: required, so that no password grant can run unprotected. */
+  loginGuard: LoginGuard;
+  /** Passport refresh tokens exchangeable once (issue 8), while the transition is configured. */
+  legacyRefreshTokens?: LegacyRefreshTokens;
   onPasswordRehashFailed?: (err: unknown) => void;
 }
 
@@ -59,6 +63,7 @@ export function createTokenModel(deps: TokenModelDeps, context: RequestContext) 
     context,
     tokenStore: deps.tokenStore,
     loginGuard: deps.loginGuard,
+    legacyRefreshTokens: deps.legacyRefreshTokens,
 
     /** The refresh grant re-reads the user: one disabled meanwhile gets no new tokens. */
     async findActiveUser(userId: string, client: AppClient): Promise<AppUser | null> {
@@ -70,7 +75,7 @@ export function createTokenModel(deps: TokenModelDeps, context: RequestContext) 
       const id = parseClientId(clientId);
       const record = id === null ? null : await deps.clients.findById(id);
       if (!record?.active || record.kind !== 'reseller') return false;
-      if (!(await verifyClientSecret(record, clientSecret, deps.secretBox))) return false;
+      if (!(await verifyClientSecret(record, clientSecret, deps.secretBox, deps.hasher))) return false;
       // Only now, with the client authenticated, may the caller learn about its networks.
       if (!isAllowed(context.ip, record.allowedNetworks)) {
         throw new UnauthorizedClientError(`The client is not allowed to request tokens from ${canonicalAddress(context.ip)}.`);

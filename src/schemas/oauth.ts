@@ -45,3 +45,52 @@ export const oauthErrorResponse = z
     hint: z.string().optional(),
   })
   .describe('RFC 6749 §5.2 error response, Passport-shaped');
+
+// RFC 7009 §2.1 / RFC 7662 §2.1 requests. The introspection route validates by hand on its hot
+// path (routes/oauth/introspect.ts); this schema documents the same rules for the OpenAPI document.
+const tokenTypeHint = parameter('Optional hint, `access_token` or `refresh_token`; unknown values are ignored (RFC 7009 §2.1)', 'access_token');
+
+export const revokeRequestBody = z
+  .looseObject({
+    token: parameter('The access or refresh token to revoke'),
+    token_type_hint: tokenTypeHint,
+    client_id: z
+      .union([z.string().max(4096), z.number().int().positive()])
+      .optional()
+      .describe('The client the token was issued to (or use HTTP Basic)')
+      .meta({ example: '19' }),
+    client_secret: parameter('The client secret (or use HTTP Basic)'),
+  })
+  .describe('RFC 7009 §2.1 revocation request');
+
+export const introspectionRequestBody = z
+  .looseObject({
+    token: parameter('The token a resource server received'),
+    token_type_hint: tokenTypeHint,
+  })
+  .describe('RFC 7662 §2.1 introspection request; the resource server authenticates with HTTP Basic only');
+
+export const activeIntrospectionResponse = z
+  .object({
+    active: z.literal(true),
+    token_type: z.literal('Bearer'),
+    scope: z.string().describe('Space-separated scopes; empty string when none'),
+    client_id: z.string().describe('The client the token was issued to (decimal string)').meta({ example: '19' }),
+    username: z.string().describe('The reseller API user e-mail').meta({ example: 'meu_nome@aqui.com.br' }),
+    sub: z.string().describe('The user id (decimal string)'),
+    reseller_id: z.string().describe('The DBS id of the reseller').meta({ example: '6' }),
+    exp: z.number().int().describe('Expiry, seconds since the epoch'),
+    iat: z.number().int().describe('Issue time, seconds since the epoch'),
+    iss: z.string().describe('The ISSUER of this service'),
+    jti: z.string().describe('Unique id of the token'),
+  })
+  .describe('RFC 7662 §2.2 active token');
+
+export const inactiveIntrospectionResponse = z
+  .object({ active: z.literal(false) })
+  .strict()
+  .describe('RFC 7662 §2.2: unknown, malformed, expired, revoked, a refresh token, a token of a disabled client or user — nothing else is said');
+
+export const introspectionResponse = z.union([activeIntrospectionResponse, inactiveIntrospectionResponse]);
+
+export const emptyResponse = z.undefined().describe('Empty body');

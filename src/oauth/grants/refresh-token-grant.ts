@@ -6,6 +6,7 @@ import type OAuth2Server from '@node-oauth/oauth2-server';
 import { InvalidRefreshTokenError, InvalidRequestError, InvalidScopeError } from '../../errors.js';
 import type { AppClient, SavedToken } from '../token-model.js';
 import { AppGrant } from './app-grant.js';
+import { redeemPassportRefreshToken } from '../../passport/refresh-exchange.js';
 
 export class RefreshTokenGrant extends AppGrant {
   async handle(request: OAuth2Server.Request, client: AppClient): Promise<SavedToken> {
@@ -14,6 +15,12 @@ export class RefreshTokenGrant extends AppGrant {
     const store = this.tokens.tokenStore;
     const claims = await store.findRefreshToken(presented);
     if (!claims) {
+      // Issue 8: a Passport refresh token (not ours, so unknown to the store) is exchanged once.
+      const legacy = this.tokens.legacyRefreshTokens;
+      if (legacy?.accepts(presented)) {
+        const { user, scope } = await redeemPassportRefreshToken(legacy, presented, client, this.getScope(request), this.tokens);
+        return this.issue(client, user, scope);
+      }
       // Unknown, expired, revoked — or already rotated, which consume turns into a family revocation.
       const outcome = await store.consumeRefreshToken(presented);
       throw new InvalidRefreshTokenError(outcome.status === 'reused' ? 'Token has been revoked' : 'Token is invalid or has expired');

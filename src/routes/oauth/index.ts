@@ -2,12 +2,16 @@
 // (RFC 6749 §5.1) and errors are Passport-shaped (API.md).
 import type { FastifyPluginAsync } from 'fastify';
 import { DependencyUnavailableError, toOAuthError } from '../../errors.js';
+import introspectRoute from './introspect.js';
+import revokeRoute from './revoke.js';
 import tokenRoute from './token.js';
 
 const oauthRoutes: FastifyPluginAsync = async (fastify) => {
-  fastify.addHook('onSend', async (_request, reply) => {
+  // Synchronous: no promise per response on the introspection hot path (issue 4).
+  fastify.addHook('onSend', (_request, reply, payload, done) => {
     reply.header('cache-control', 'no-store');
     reply.header('pragma', 'no-cache');
+    done(null, payload);
   });
   fastify.setErrorHandler((error, request, reply) => {
     const problem = toOAuthError(error);
@@ -19,6 +23,8 @@ const oauthRoutes: FastifyPluginAsync = async (fastify) => {
     return reply.code(problem.status).headers(problem.headers).send(problem.toBody());
   });
   await fastify.register(tokenRoute);
+  await fastify.register(revokeRoute);
+  await fastify.register(introspectRoute);
 };
 
 export default oauthRoutes;

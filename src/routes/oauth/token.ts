@@ -1,9 +1,12 @@
 // POST /oauth/token (RFC 6749 §4.3 password grant, §6 refresh), Passport-compatible (API.md).
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { OAuthError } from '../../errors.js';
-import { oauthErrorResponse, tokenRequestBody, tokenResponse } from '../../schemas/oauth.js';
+import type { FastifyRequest } from 'fastify';
+import { OAuthError, toOAuthError } from '../../errors.js';
+import { tokenRouteSchema } from '../../openapi/token-operation.js';
+import { parseBasic } from '../../oauth/client-credentials.js';
 import { createTokenEndpoint } from '../../oauth/token-endpoint.js';
 import { normaliseParameters, rejectQueryCredentials } from '../../oauth/token-request.js';
+import { LoginLimitError } from '../../security/login-limiter.js';
 
 /** Failed-login reasons for metrics and logs, by OAuth error code. */
 const FAILURE_REASONS: Record<string, string | undefined> = {
@@ -12,8 +15,21 @@ const FAILURE_REASONS: Record<string, string | undefined> = {
   unauthorized_client: 'network',
 };
 
+/** Longest a token request may take before it is answered 503 temporarily_unavailable. */
+export const HANDLER_TIMEOUT_MS = 10_000;
+
+/** The client a request names, before it authenticated (HTTP Basic first, as client-credentials.ts reads it). */
+function claimedClientId(request: FastifyRequest): string | undefined {
+  const basic = parseBasic(request.headers.authorization);
+  if (basic && basic !== 'malformed') return basic.id;
+  const body = request.body;
+  const id = body && typeof body === 'object' ? (body as Record<string, unknown>).client_id : undefined;
+  return typeof id === 'string' || typeof id === 'number' ? String(id) : undefined;
+}
+
 const tokenRoute: FastifyPluginAsyncZod = async (fastify) => {
   const { services } = fastify;
+  const guard = services.loginGuard;
   const issueToken = createTokenEndpoint({
     clients: services.clients,
     users: services.users,
@@ -24,22 +40,45 @@ const tokenRoute: FastifyPluginAsyncZod = async (fastify) => {
     accessTokenTtl: services.config.accessTokenTtl,
     refreshTokenTtl: services.config.refreshTokenTtl,
     loginGuard: services.loginGuard,
+    legacyRefreshTokens: services.passport?.refreshTokens,
     onPasswordRehashFailed: (err) => fastify.log.warn({ err }, 'password re-hash failed'),
   });
 
   fastify.post(
     '/oauth/token',
     {
-      schema: {
-        summary: 'Obtain or refresh an access token',
-        tags: ['oauth'],
-        body: tokenRequestBody,
-        response: { 200: tokenResponse, '4xx': oauthErrorResponse, '5xx': oauthErrorResponse },
+      // The zod schemas of schemas/oauth.ts, with API.md's documentation around them.
+      schema: tokenRouteSchema,
+      // No request may hang (issue 5): every dependency call has its own timeout, but a password
+      // grant may also queue for the bounded argon2 pool (HASH_CONCURRENCY) behind a storm.
+      handlerTimeout: HANDLER_TIMEOUT_MS,
+      // RFC 6749 §4.3.2 brute-force protection: an address over its limit is refused before its
+      // body is even parsed.
+      onRequest: async (request) => guard.assertAddressAllowed(request.ip),
+      // Runs for every error of this route (body parsing and validation included), before the
+      // error handler answers: malformed requests count against the address, failed client
+      // authentications against the address and the client at it (API.md).
+      onError: async (request, _reply, error) => {
+        const code = toOAuthError(error).error;
+        if (error instanceof LoginLimitError) {
+          request.log.warn(
+            { limit: error.limit, clientId: claimedClientId(request), ip: request.ip },
+            'token request refused: too many failed attempts',
+          );
+        }
+        try {
+          if (code === 'invalid_request') await guard.recordMalformed(request.ip);
+          else if (code === 'invalid_client') await guard.recordClientFailure(claimedClientId(request), request.ip);
+        } catch (err) {
+          // The token store is down: the answer is an error already; it stays the one the caller gets.
+          request.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'failed-attempt counters unavailable');
+        }
       },
     },
     async (request, reply) => {
       rejectQueryCredentials(request.query);
       const params = normaliseParameters(request.body);
+      await guard.assertAddressAllowed(request.ip, claimedClientId(request));
       try {
         const { response, grantType } = await issueToken({ params, authorization: request.headers.authorization, context: { ip: request.ip } });
         services.metrics.tokensIssued.inc({ grant: grantType });
