@@ -34,8 +34,10 @@ function createInstance(services: Services, listener: Listener): FastifyInstance
     // the right-most X-Forwarded-For entry that is not a trusted proxy).
     trustProxy: config.trustedProxies.length > 0 ? config.trustedProxies : false,
     bodyLimit: BODY_LIMIT,
-    // Bounded everything (issue 5): no request or idle connection is held for long.
-    connectionTimeout: 30_000,
+    // Bounded everything (issue 5): no request or idle connection is held for long. No socket
+    // idle timeout (connectionTimeout): it re-arms a timer on every read and write, a measured
+    // cost on the introspection path, and requestTimeout, headersTimeout and keepAliveTimeout
+    // already bound a request's receipt and an idle keep-alive connection.
     requestTimeout: 15_000,
     keepAliveTimeout: 65_000,
     // Slowloris: Node derives headersTimeout from requestTimeout only when the server is created
