@@ -43,59 +43,60 @@ const url = (protocols: string[]) =>
     message: `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`,
   });
 
-export const configSchema = z
-  .object({
-    NODE_ENV: z.enum(['production', 'development', 'test']).default('development'),
-    HOST: z.string().min(1).default('0.0.0.0'),
-    PORT: int(0, 65535).default(3000),
-    ADMIN_PORT: int(0, 65535).default(3001),
-    DATA_DIR: z.string().min(1).default('./data'),
-    DATABASE_URL: url(['postgres:', 'postgresql:']),
-    DATABASE_POOL_MAX: int(1, 200).default(10),
-    DATABASE_STATEMENT_TIMEOUT_MS: int(100, 600_000).default(5000),
-    REDIS_URL: url(['redis:', 'rediss:']),
-    REDIS_KEY_PREFIX: z
-      .string()
-      .regex(/^[A-Za-z0-9:_-]{0,32}$/)
-      .default('reseller-auth:'),
-    ADMIN_TOKENS: list(/,/).refine((tokens) => tokens.every((t) => t.length >= 16), {
-      message: 'each admin token must be at least 16 characters',
-    }),
-    SECRET_KEY: secretKey,
-    TRUSTED_PROXIES: networkList,
-    CORS_ORIGINS: list(/[\s,]+/),
-    ACCESS_TOKEN_TTL: int(60, 10 * 365 * 86400).default(3600),
-    REFRESH_TOKEN_TTL: int(60, 10 * 365 * 86400).default(2_592_000),
-    SCOPES: list(/\s+/).refine((s) => s.every((x) => /^[\x21\x23-\x5B\x5D-\x7E]+$/.test(x) && x !== '*'), {
-      message: 'scopes are space-separated RFC 6749 §3.3 scope tokens ("*" is reserved)',
-    }),
-    DOCS_PATH: z
-      .string()
-      .regex(/^\/[A-Za-z0-9/_-]*[A-Za-z0-9_-]$/, 'must be an absolute path such as /api/documentation')
-      .default('/api/documentation'),
-    ISSUER: z.url().default('http://localhost:3000'),
-    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-    LOGIN_MAX_FAILURES_USER: int(1, 1_000_000).default(10),
-    LOGIN_MAX_FAILURES_CLIENT_IP: int(1, 1_000_000).default(10),
-    LOGIN_MAX_FAILURES_IP: int(1, 1_000_000).default(100),
-    LOGIN_WINDOW: int(1, 86400 * 7).default(900),
-    // Issue 4: one argon2id at a time leaves the other core of a 2-CPU pod to the event loop, so a
-    // login storm cannot starve introspection; raise it with the pod's CPU count (bench/README.md).
-    HASH_CONCURRENCY: int(1, 64).default(1),
-    RESOURCE_SERVERS_RELOAD_INTERVAL: int(1, 3600).default(30),
-    PASSPORT_PUBLIC_KEY: optionalString,
-    PASSPORT_APP_KEY: optionalString,
-  })
-  .superRefine((env, ctx) => {
-    if (env.NODE_ENV !== 'production') return;
-    // API.md "Storage": production refuses the embedded defaults and generated secrets.
-    for (const name of ['DATABASE_URL', 'REDIS_URL', 'ADMIN_TOKENS', 'SECRET_KEY'] as const) {
-      const value = env[name];
-      if (value === undefined || (Array.isArray(value) && value.length === 0)) {
-        ctx.addIssue({ code: 'custom', path: [name], message: 'is required when NODE_ENV=production' });
-      }
-    }
-  });
+export const configSchema = z.object({
+  NODE_ENV: z.enum(['production', 'development', 'test']).default('development'),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  PORT: int(0, 65535).default(3000),
+  ADMIN_PORT: int(0, 65535).default(3001),
+  DATA_DIR: z.string().min(1).default('./data'),
+  DATABASE_URL: url(['postgres:', 'postgresql:']),
+  DATABASE_POOL_MAX: int(1, 200).default(10),
+  DATABASE_STATEMENT_TIMEOUT_MS: int(100, 600_000).default(5000),
+  REDIS_URL: url(['redis:', 'rediss:']),
+  REDIS_KEY_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9:_-]{0,32}$/)
+    .default('reseller-auth:'),
+  ADMIN_TOKENS: list(/,/).refine((tokens) => tokens.every((t) => t.length >= 16), {
+    message: 'each admin token must be at least 16 characters',
+  }),
+  SECRET_KEY: secretKey,
+  TRUSTED_PROXIES: networkList,
+  CORS_ORIGINS: list(/[\s,]+/),
+  ACCESS_TOKEN_TTL: int(60, 10 * 365 * 86400).default(3600),
+  REFRESH_TOKEN_TTL: int(60, 10 * 365 * 86400).default(2_592_000),
+  SCOPES: list(/\s+/).refine((s) => s.every((x) => /^[\x21\x23-\x5B\x5D-\x7E]+$/.test(x) && x !== '*'), {
+    message: 'scopes are space-separated RFC 6749 §3.3 scope tokens ("*" is reserved)',
+  }),
+  DOCS_PATH: z
+    .string()
+    .regex(/^\/[A-Za-z0-9/_-]*[A-Za-z0-9_-]$/, 'must be an absolute path such as /api/documentation')
+    .default('/api/documentation'),
+  ISSUER: z.url().default('http://localhost:3000'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOGIN_MAX_FAILURES_USER: int(1, 1_000_000).default(10),
+  LOGIN_MAX_FAILURES_CLIENT_IP: int(1, 1_000_000).default(10),
+  LOGIN_MAX_FAILURES_IP: int(1, 1_000_000).default(100),
+  LOGIN_WINDOW: int(1, 86400 * 7).default(900),
+  // Issue 4: one argon2id at a time leaves the other core of a 2-CPU pod to the event loop, so a
+  // login storm cannot starve introspection; raise it with the pod's CPU count (bench/README.md).
+  HASH_CONCURRENCY: int(1, 64).default(1),
+  RESOURCE_SERVERS_RELOAD_INTERVAL: int(1, 3600).default(30),
+  PASSPORT_PUBLIC_KEY: optionalString,
+  PASSPORT_APP_KEY: optionalString,
+});
+
+/** API.md "Storage": production refuses the embedded defaults and generated secrets. */
+export const PRODUCTION_REQUIRED = ['DATABASE_URL', 'REDIS_URL', 'ADMIN_TOKENS', 'SECRET_KEY'] as const;
+export type ProductionRequirement = (typeof PRODUCTION_REQUIRED)[number];
+
+export interface LoadConfigOptions {
+  /**
+   * What NODE_ENV=production insists on. The server needs all four; a command that needs less
+   * (the migration Job of the Helm chart has only DATABASE_URL) names what it uses.
+   */
+  requiredInProduction?: readonly ProductionRequirement[];
+}
 
 export type Env = z.input<typeof configSchema>;
 
@@ -133,12 +134,16 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-export function loadConfig(env: Record<string, string | undefined>): Config {
+export function loadConfig(env: Record<string, string | undefined>, options: LoadConfigOptions = {}): Config {
   const parsed = configSchema.safeParse(env);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'environment'}: ${issue.message}`);
-    throw new ConfigError(`invalid configuration: ${lines.join('; ')}`);
+  const lines = parsed.success ? [] : parsed.error.issues.map((issue) => `${issue.path.join('.') || 'environment'}: ${issue.message}`);
+  if (parsed.success && parsed.data.NODE_ENV === 'production') {
+    for (const name of options.requiredInProduction ?? PRODUCTION_REQUIRED) {
+      const value = parsed.data[name];
+      if (value === undefined || (Array.isArray(value) && value.length === 0)) lines.push(`${name}: is required when NODE_ENV=production`);
+    }
   }
+  if (!parsed.success || lines.length > 0) throw new ConfigError(`invalid configuration: ${lines.join('; ')}`);
   const e = parsed.data;
   return {
     env: e.NODE_ENV,

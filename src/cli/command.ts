@@ -2,7 +2,7 @@
 // commands/index.ts; main.ts parses the arguments, opens what the command needs and closes it.
 import type { Logger } from 'pino';
 import type { Admin } from '../admin/index.js';
-import type { Config } from '../config.js';
+import type { Config, ProductionRequirement } from '../config.js';
 import type { Services } from '../services.js';
 
 export interface OptionSpec {
@@ -34,6 +34,8 @@ export interface Command {
   /** Required positional arguments, in order (their names appear in the usage text). */
   positionals: string[];
   options?: Record<string, OptionSpec>;
+  /** What NODE_ENV=production insists on for this command (default: what the server needs). */
+  requiredInProduction?: readonly ProductionRequirement[];
   /** What is printed on standard output as JSON; undefined prints nothing. */
   run(input: CommandInput, context: CommandContext): Promise<unknown>;
 }

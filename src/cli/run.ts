@@ -95,7 +95,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   }
   let config: ReturnType<typeof loadConfig>;
   try {
-    config = loadConfig(io.env);
+    config = loadConfig(io.env, { requiredInProduction: command.requiredInProduction });
   } catch (err) {
     return report(err, command, io);
   }

@@ -131,6 +131,20 @@ eachBackend(t, async (t, backend) => {
     t.same(json(await cli(['migrate'])), { applied: [] }, 'then nothing is pending');
   });
 
+  t.test(
+    'in production, migrate needs only DATABASE_URL (the Helm migration Job has nothing else)',
+    { skip: backend.name === 'embedded' && 'PostgreSQL only' },
+    async (t) => {
+      const production = runner({ NODE_ENV: 'production', DATABASE_URL: env.DATABASE_URL as string });
+      const migrated = await production(['migrate']);
+      t.equal(migrated.code, 0, migrated.stderr);
+      t.same(json(migrated), { applied: [] });
+      const show = await production(['reseller:show', '6']);
+      t.equal(show.code, 78, 'other commands still need what the server needs');
+      t.match(show.stderr, /REDIS_URL: is required when NODE_ENV=production; ADMIN_TOKENS: is required .*; SECRET_KEY: is required/);
+    },
+  );
+
   t.test('reseller commands: configure, show, rotate, disable, configure again; errors named per option', async (t) => {
     const cli = runner(env);
     const invalid = await cli([

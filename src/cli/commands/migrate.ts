@@ -7,6 +7,8 @@ export const migrate: Command = {
   name: 'migrate',
   summary: 'Apply pending database migrations (prisma/migrations) and print their names',
   positionals: [],
+  // The Helm chart's migration Job runs before anything else exists and gets only the database.
+  requiredInProduction: ['DATABASE_URL'],
   async run(_input, { config, log }) {
     const db = await openDatabase(config, (err) => log.warn({ err: err.message }, 'database connection error'));
     try {
