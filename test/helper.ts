@@ -14,6 +14,7 @@ import pg from 'pg';
 import type { Test } from 'tap';
 import { buildAdminApp, buildPublicApp } from '../src/app.js';
 import { type Config, loadConfig } from '../src/config.js';
+import { DependencyUnavailableError } from '../src/errors.js';
 import { createLogger } from '../src/logger.js';
 import { generateClientSecret } from '../src/security/secret-box.js';
 import { parseNetworks } from '../src/security/networks.js';
@@ -202,3 +203,22 @@ export function passwordGrantBody(r: SeededReseller, extra: Record<string, unkno
 }
 
 export const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
+
+/** The 503 body of every /oauth/* route when Redis cannot answer (errors.ts TemporarilyUnavailableError). */
+export const TOKEN_STORE_UNAVAILABLE = {
+  error: 'temporarily_unavailable',
+  error_description: 'The token store is temporarily unavailable. Try again shortly.',
+  message: 'The token store is temporarily unavailable. Try again shortly.',
+};
+
+/** Makes the token store's hot-path read fail as an unreachable Redis does, until the test ends. */
+export function failTokenStoreReads(t: Test, services: Services): void {
+  const store = services.tokenStore;
+  const original = store.findAccessToken;
+  store.findAccessToken = async () => {
+    throw new DependencyUnavailableError('token store', new Error('connection refused'));
+  };
+  t.teardown(() => {
+    store.findAccessToken = original;
+  });
+}

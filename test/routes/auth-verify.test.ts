@@ -3,9 +3,8 @@
 import { request as httpRequest } from 'node:http';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import t, { type Test } from 'tap';
-import { DependencyUnavailableError } from '../../src/errors.js';
 import { generateToken } from '../../src/security/secret-box.js';
-import { type SeededReseller, type TestApp, build, eachBackend, passwordGrantBody, seedReseller } from '../helper.js';
+import { type SeededReseller, type TestApp, build, eachBackend, failTokenStoreReads, passwordGrantBody, seedReseller } from '../helper.js';
 
 const MISSING = 'Bearer realm="reseller-auth"';
 const INVALID = 'Bearer realm="reseller-auth", error="invalid_token", error_description="The access token is malformed, unknown, expired or revoked"';
@@ -121,14 +120,7 @@ eachBackend(t, async (t, backend) => {
   });
 
   t.test('503 with Retry-After when the token store cannot answer (the token is not known to be invalid)', async (t) => {
-    const store = ctx.services.tokenStore;
-    const original = store.findAccessToken;
-    store.findAccessToken = async () => {
-      throw new DependencyUnavailableError('token store', new Error('connection refused'));
-    };
-    t.teardown(() => {
-      store.findAccessToken = original;
-    });
+    failTokenStoreReads(t, ctx.services);
     const res = await verify(`Bearer ${generateToken()}`);
     t.equal(res.statusCode, 503);
     t.same(res.json(), { error: 'service_unavailable', message: 'The token store is unavailable. Try again shortly.' });

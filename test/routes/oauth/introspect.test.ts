@@ -2,10 +2,19 @@
 // specifies them. Every case runs on the embedded defaults and on PostgreSQL + Redis.
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import t, { type Test } from 'tap';
-import { DependencyUnavailableError } from '../../../src/errors.js';
 import { generateToken } from '../../../src/security/secret-box.js';
 import type { TokenClaims } from '../../../src/token-store/token-store.js';
-import { NO_STORE, type SeededReseller, type TestApp, build, eachBackend, passwordGrantBody, seedReseller } from '../../helper.js';
+import {
+  NO_STORE,
+  type SeededReseller,
+  TOKEN_STORE_UNAVAILABLE,
+  type TestApp,
+  build,
+  eachBackend,
+  failTokenStoreReads,
+  passwordGrantBody,
+  seedReseller,
+} from '../../helper.js';
 
 const INVALID_REQUEST =
   'The request is missing a required parameter, includes an invalid parameter value, includes a parameter more than once, or is otherwise malformed.';
@@ -242,26 +251,9 @@ eachBackend(t, async (t, backend) => {
   });
 
   t.test('503 temporarily_unavailable, never active:false, when the token store cannot answer', async (t) => {
-    const store = ctx.services.tokenStore;
-    const original = store.findAccessToken;
-    store.findAccessToken = async () => {
-      throw new DependencyUnavailableError('token store', new Error('connection refused'));
-    };
-    t.teardown(() => {
-      store.findAccessToken = original;
-    });
+    failTokenStoreReads(t, ctx.services);
     const res = await introspect(form({ token: generateToken() }));
-    assertError(
-      t,
-      res,
-      503,
-      {
-        error: 'temporarily_unavailable',
-        error_description: 'The token store is temporarily unavailable. Try again shortly.',
-        message: 'The token store is temporarily unavailable. Try again shortly.',
-      },
-      'store down',
-    );
+    assertError(t, res, 503, TOKEN_STORE_UNAVAILABLE, 'store down');
     t.equal(res.headers['retry-after'], '5');
   });
 

@@ -2,9 +2,18 @@
 // specifies them. Every case runs on the embedded defaults and on PostgreSQL + Redis.
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import t, { type Test } from 'tap';
-import { DependencyUnavailableError } from '../../../src/errors.js';
 import { generateToken } from '../../../src/security/secret-box.js';
-import { NO_STORE, type SeededReseller, type TestApp, build, eachBackend, passwordGrantBody, seedReseller } from '../../helper.js';
+import {
+  NO_STORE,
+  type SeededReseller,
+  TOKEN_STORE_UNAVAILABLE,
+  type TestApp,
+  build,
+  eachBackend,
+  failTokenStoreReads,
+  passwordGrantBody,
+  seedReseller,
+} from '../../helper.js';
 
 const INVALID_REQUEST =
   'The request is missing a required parameter, includes an invalid parameter value, includes a parameter more than once, or is otherwise malformed.';
@@ -193,26 +202,9 @@ eachBackend(t, async (t, backend) => {
 
   t.test('RFC 7009 §2.2.1: 503 with Retry-After when the token store cannot answer; the token may still be valid', async (t) => {
     const pair = await issue();
-    const store = ctx.services.tokenStore;
-    const original = store.findAccessToken;
-    store.findAccessToken = async () => {
-      throw new DependencyUnavailableError('token store', new Error('connection refused'));
-    };
-    t.teardown(() => {
-      store.findAccessToken = original;
-    });
+    failTokenStoreReads(t, ctx.services);
     const res = await revokeAs(pair.access_token);
-    assertError(
-      t,
-      res,
-      503,
-      {
-        error: 'temporarily_unavailable',
-        error_description: 'The token store is temporarily unavailable. Try again shortly.',
-        message: 'The token store is temporarily unavailable. Try again shortly.',
-      },
-      'store down',
-    );
+    assertError(t, res, 503, TOKEN_STORE_UNAVAILABLE, 'store down');
     t.equal(res.headers['retry-after'], '5');
   });
 });
