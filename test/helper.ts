@@ -204,12 +204,25 @@ export function passwordGrantBody(r: SeededReseller, extra: Record<string, unkno
 
 export const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
 
-/** The 503 body of every /oauth/* route when Redis cannot answer (errors.ts TemporarilyUnavailableError). */
-export const TOKEN_STORE_UNAVAILABLE = {
-  error: 'temporarily_unavailable',
-  error_description: 'The token store is temporarily unavailable. Try again shortly.',
-  message: 'The token store is temporarily unavailable. Try again shortly.',
-};
+// The Passport-shaped bodies the /oauth/* tests expect, written out once (not taken from
+// src/errors.ts, so that a changed wording there fails the tests).
+
+export const INVALID_REQUEST =
+  'The request is missing a required parameter, includes an invalid parameter value, includes a parameter more than once, or is otherwise malformed.';
+export const invalidClient = { error: 'invalid_client', error_description: 'Client authentication failed', message: 'Client authentication failed' };
+export const invalidRequest = (hint: string) => ({ error: 'invalid_request', error_description: INVALID_REQUEST, message: INVALID_REQUEST, hint });
+
+/** API.md: "database or token store unreachable → 503 + Retry-After, temporarily_unavailable". */
+export function unavailableBody(what: 'database' | 'token store') {
+  const description = `The ${what} is temporarily unavailable. Try again shortly.`;
+  return { error: 'temporarily_unavailable', error_description: description, message: description };
+}
+
+export const TOKEN_STORE_UNAVAILABLE = unavailableBody('token store');
+
+/** RFC 6749 §2.3.1: client credentials form-urlencoded inside HTTP Basic. */
+export const basic = (id: string, secret: string) =>
+  `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
 
 /** Makes the token store's hot-path read fail as an unreachable Redis does, until the test ends. */
 export function failTokenStoreReads(t: Test, services: Services): void {

@@ -3,16 +3,9 @@
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import type { Test } from 'tap';
 import { generateToken } from '../../src/security/secret-box.js';
-import { NO_STORE, type SeededReseller, type TestApp, passwordGrantBody } from '../helper.js';
+import { NO_STORE, type SeededReseller, type TestApp, basic, passwordGrantBody, unavailableBody } from '../helper.js';
 
-export const basic = (id: string, secret: string) =>
-  `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
-
-/** API.md: "database or token store unreachable → 503 + Retry-After, temporarily_unavailable". */
-export function unavailableBody(what: 'database' | 'token store') {
-  const description = `The ${what} is temporarily unavailable. Try again shortly.`;
-  return { error: 'temporarily_unavailable', error_description: description, message: description };
-}
+export { basic, unavailableBody };
 
 export interface ResourceServer {
   clientId: string;

@@ -13,14 +13,11 @@ import {
   failTokenStoreReads,
   passwordGrantBody,
   seedReseller,
+  invalidClient,
+  invalidRequest,
+  basic,
 } from '../../helper.js';
 
-const INVALID_REQUEST =
-  'The request is missing a required parameter, includes an invalid parameter value, includes a parameter more than once, or is otherwise malformed.';
-const invalidClient = { error: 'invalid_client', error_description: 'Client authentication failed', message: 'Client authentication failed' };
-const invalidRequest = (hint: string) => ({ error: 'invalid_request', error_description: INVALID_REQUEST, message: INVALID_REQUEST, hint });
-
-const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
 const form = (params: Record<string, string>) => new URLSearchParams(params).toString();
 
 eachBackend(t, async (t, backend) => {

@@ -3,11 +3,19 @@
 import type { FastifyInstance } from 'fastify';
 import t, { type Test } from 'tap';
 import { generateToken } from '../../../src/security/secret-box.js';
-import { NO_STORE, type SeededReseller, type TestApp, build, eachBackend, passwordGrantBody, seedReseller } from '../../helper.js';
+import {
+  NO_STORE,
+  type SeededReseller,
+  type TestApp,
+  build,
+  eachBackend,
+  passwordGrantBody,
+  seedReseller,
+  INVALID_REQUEST,
+  invalidClient,
+  basic,
+} from '../../helper.js';
 
-const INVALID_REQUEST =
-  'The request is missing a required parameter, includes an invalid parameter value, includes a parameter more than once, or is otherwise malformed.';
-const invalidClient = { error: 'invalid_client', error_description: 'Client authentication failed', message: 'Client authentication failed' };
 const invalidCredentials = {
   error: 'invalid_grant',
   error_description: 'The user credentials were incorrect.',
@@ -35,8 +43,6 @@ const form = (params: Record<string, unknown>) =>
   Object.entries(params)
     .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`)
     .join('&');
-
-const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
 
 eachBackend(t, async (t, backend) => {
   let ctx: TestApp;
