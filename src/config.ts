@@ -98,8 +98,6 @@ export interface LoadConfigOptions {
   requiredInProduction?: readonly ProductionRequirement[];
 }
 
-export type Env = z.input<typeof configSchema>;
-
 export interface Config {
   env: 'production' | 'development' | 'test';
   host: string;

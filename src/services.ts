@@ -74,7 +74,8 @@ export async function createServices(config: Config, log: Logger): Promise<Servi
     }
     const onEventError = (err: Error) => log.warn({ err: err.message }, 'change notification failed');
     const events = redis ? createRedisEvents(redis, config.redisKeyPrefix, onEventError) : createLocalEvents(onEventError);
-    const passport = await createPassportTransition(config, db.prisma, events).catch(async (err: unknown) => {
+    const legacyTokens = createLegacyTokensRepository(db.prisma);
+    const passport = await createPassportTransition(config, legacyTokens, events).catch(async (err: unknown) => {
       await events.close();
       throw err;
     });
@@ -110,7 +111,7 @@ export async function createServices(config: Config, log: Logger): Promise<Servi
         log,
       }),
       clients: createClientsRepository(db.prisma),
-      legacyTokens: createLegacyTokensRepository(db.prisma),
+      legacyTokens,
       users: createUsersRepository(db.prisma),
       resellers: createResellersRepository(db.prisma),
       resourceServers,

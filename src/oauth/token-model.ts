@@ -136,6 +136,8 @@ export function createTokenModel(deps: TokenModelDeps, context: RequestContext) 
       return { ...token, accessTokenExpiresAt: expiresAt, client, user, familyId };
     },
 
+    // The library's PasswordModel type requires it (for its authenticate handler, which this
+    // service does not use: resource servers introspect). Kept correct rather than a stub.
     async getAccessToken(accessToken: string): Promise<OAuth2Server.Token | false> {
       const claims = await deps.tokenStore.findAccessToken(accessToken);
       if (!claims) return false;

@@ -3,8 +3,7 @@
 // refresh grant exchanges a Passport refresh token once for a pair of ours.
 import type { Config } from '../config.js';
 import type { ChangeEvents } from '../events.js';
-import type { PrismaClient } from '../generated/prisma/client.js';
-import { createLegacyTokensRepository } from '../repositories/legacy-tokens-repository.js';
+import type { LegacyTokensRepository } from '../repositories/legacy-tokens-repository.js';
 import { type LegacyAccessTokens, createLegacyAccessTokens, loadPassportPublicKey } from './legacy-access-tokens.js';
 import { type LegacyRefreshTokens, createLegacyRefreshTokens, parseLaravelAppKey } from './legacy-refresh-tokens.js';
 
@@ -16,11 +15,10 @@ export interface PassportTransition {
 
 export async function createPassportTransition(
   config: Pick<Config, 'passportPublicKey' | 'passportAppKey' | 'scopes' | 'hashConcurrency'>,
-  prisma: PrismaClient,
+  repository: LegacyTokensRepository,
   events: ChangeEvents,
 ): Promise<PassportTransition | undefined> {
   if (config.passportPublicKey === undefined) return undefined;
-  const repository = createLegacyTokensRepository(prisma);
   const accessTokens = createLegacyAccessTokens({
     publicKey: await loadPassportPublicKey(config.passportPublicKey),
     repository,
