@@ -3,6 +3,7 @@
 import type { FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Listener } from '../../app.js';
+import type { HistogramSeries } from '../../request-histogram.js';
 
 /** The label for requests no route matched (404s of the not-found handler). */
 export const UNMATCHED_ROUTE = 'unmatched';
@@ -18,11 +19,11 @@ function routeLabel(request: FastifyRequest): string {
 
 export default fp<{ listener: Listener }>(
   async (fastify, opts) => {
-    const { httpRequests, httpDuration } = fastify.services.metrics;
-    // The labelled children, by route, method and status: prom-client would otherwise sort and
-    // hash the label object twice on every request (measured on the introspection hot path).
-    // The map is bounded by the routes × methods × statuses that occur.
-    const series = new Map<string, { count: { inc(): void }; duration: { observe(value: number): void } }>();
+    // The request counter is read from this histogram's _count at scrape time (metrics.ts).
+    const { httpDuration } = fastify.services.metrics;
+    // The series by route, method and status, so no label object is built per request. The map
+    // is bounded by the routes × methods × statuses that occur.
+    const series = new Map<string, HistogramSeries>();
     // onResponse runs once the response is handed to the socket, for errors and 404s too; a
     // callback hook, not an async one, so no promise per request.
     fastify.addHook('onResponse', (request, reply, done) => {
@@ -31,11 +32,10 @@ export default fp<{ listener: Listener }>(
       let child = series.get(key);
       if (!child) {
         const labels = { listener: opts.listener, route, method: request.method, status: String(reply.statusCode) };
-        child = { count: httpRequests.labels(labels), duration: httpDuration.labels(labels) };
+        child = httpDuration.series(labels);
         series.set(key, child);
       }
-      child.count.inc();
-      child.duration.observe(reply.elapsedTime / 1000);
+      child.observe(reply.elapsedTime / 1000);
       done();
     });
   },
