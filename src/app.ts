@@ -53,6 +53,7 @@ function createInstance(services: Services, listener: Listener): FastifyInstance
     frameworkErrors: (error, request, reply: FastifyReply) => {
       const oauth = request.url.startsWith('/oauth/');
       const problem = oauth ? toOAuthError(error) : toAppError(error);
+      if (app.hasDecorator('securityHeaders')) reply.headers(app.securityHeaders);
       if (oauth) reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
       return reply.code(problem.status).headers(problem.headers).send(problem.toBody());
     },

@@ -51,6 +51,7 @@ export interface TestApp {
   adminApp: FastifyInstance;
   adminToken: string;
   /** Listens on 127.0.0.1 with free ports; returns the base URLs. */
+  /** Listens on 127.0.0.1 (free ports) the first time; later calls answer the same addresses. */
   listen(): Promise<{ publicUrl: string; adminUrl: string }>;
 }
 
@@ -129,16 +130,20 @@ export async function build(t: Test, backend: Backend, env: Record<string, strin
     await new Promise((resolve) => logFile.end(resolve));
   });
   await Promise.all([publicApp.ready(), adminApp.ready()]);
+  let listening: Promise<{ publicUrl: string; adminUrl: string }> | undefined;
   return {
     config,
     services,
     publicApp,
     adminApp,
     adminToken: TEST_ADMIN_TOKEN,
-    async listen() {
-      const publicUrl = await publicApp.listen({ host: '127.0.0.1', port: 0 });
-      const adminUrl = await adminApp.listen({ host: '127.0.0.1', port: 0 });
-      return { publicUrl, adminUrl };
+    listen() {
+      listening ??= (async () => {
+        const publicUrl = await publicApp.listen({ host: '127.0.0.1', port: 0 });
+        const adminUrl = await adminApp.listen({ host: '127.0.0.1', port: 0 });
+        return { publicUrl, adminUrl };
+      })();
+      return listening;
     },
   };
 }

@@ -40,20 +40,39 @@ export interface Introspection {
 export function createIntrospection(deps: { tokenStore: TokenStore; issuer: string; legacy?: LegacyAccessTokens }): Introspection {
   const { tokenStore, issuer, legacy } = deps;
   const issuerJson = JSON.stringify(issuer);
+  // The token store hands out one frozen claims object per stored record while it is read again
+  // and again (token-store/redis-token-store.ts); its answer and that answer's JSON are built once.
+  const answers = new WeakMap<TokenClaims, ActiveIntrospection>();
+  const serialized = new WeakMap<IntrospectionAnswer, string>();
 
-  const answer = (claims: TokenClaims): ActiveIntrospection => ({
-    active: true,
-    token_type: 'Bearer',
-    scope: claims.scope,
-    client_id: claims.clientId,
-    username: claims.username,
-    sub: claims.userId,
-    reseller_id: claims.resellerId,
-    exp: claims.exp,
-    iat: claims.iat,
-    iss: issuer,
-    jti: claims.jti,
-  });
+  const answer = (claims: TokenClaims): ActiveIntrospection => {
+    let built = answers.get(claims);
+    if (built === undefined) {
+      built = build(claims);
+      if (Object.isFrozen(claims)) answers.set(claims, built);
+    }
+    return built;
+  };
+
+  const build = (claims: TokenClaims): ActiveIntrospection =>
+    Object.freeze({
+      active: true,
+      token_type: 'Bearer',
+      scope: claims.scope,
+      client_id: claims.clientId,
+      username: claims.username,
+      sub: claims.userId,
+      reseller_id: claims.resellerId,
+      exp: claims.exp,
+      iat: claims.iat,
+      iss: issuer,
+      jti: claims.jti,
+    });
+
+  const toJson = (a: ActiveIntrospection): string =>
+    `{"active":true,"token_type":"Bearer","scope":${JSON.stringify(a.scope)},"client_id":${JSON.stringify(a.client_id)}` +
+    `,"username":${JSON.stringify(a.username)},"sub":${JSON.stringify(a.sub)},"reseller_id":${JSON.stringify(a.reseller_id)}` +
+    `,"exp":${Math.trunc(a.exp)},"iat":${Math.trunc(a.iat)},"iss":${a.iss === issuer ? issuerJson : JSON.stringify(a.iss)},"jti":${JSON.stringify(a.jti)}}`;
 
   return {
     async introspect(token) {
@@ -77,11 +96,12 @@ export function createIntrospection(deps: { tokenStore: TokenStore; issuer: stri
     // are integers from our own store.
     serialize(a) {
       if (!a.active) return INACTIVE_JSON;
-      return (
-        `{"active":true,"token_type":"Bearer","scope":${JSON.stringify(a.scope)},"client_id":${JSON.stringify(a.client_id)}` +
-        `,"username":${JSON.stringify(a.username)},"sub":${JSON.stringify(a.sub)},"reseller_id":${JSON.stringify(a.reseller_id)}` +
-        `,"exp":${Math.trunc(a.exp)},"iat":${Math.trunc(a.iat)},"iss":${a.iss === issuer ? issuerJson : JSON.stringify(a.iss)},"jti":${JSON.stringify(a.jti)}}`
-      );
+      let json = serialized.get(a);
+      if (json === undefined) {
+        json = toJson(a);
+        if (Object.isFrozen(a)) serialized.set(a, json);
+      }
+      return json;
     },
   };
 }

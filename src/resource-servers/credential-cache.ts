@@ -13,6 +13,7 @@
 // keep answering when only the database is down (issue 5).
 import { hash, timingSafeEqual } from 'node:crypto';
 import type { ChangeEvents } from '../events.js';
+import { parseBasic } from '../oauth/client-credentials.js';
 import type { ResourceServersRepository } from '../repositories/resource-servers-repository.js';
 import type { SecretBox } from '../security/secret-box.js';
 
@@ -24,6 +25,12 @@ export interface ResourceServerCredentials {
    * reload triggered by a change notification is in flight, when it waits for that reload.
    */
   verify(clientId: string, secret: string): boolean | Promise<boolean>;
+  /**
+   * `verify` for an HTTP Basic header (RFC 7617, RFC 6749 §2.3.1) received on `connection`: a
+   * header that verified on the same connection under the same credentials is recognised by a
+   * constant-time comparison with it, without parsing and hashing it again.
+   */
+  verifyAuthorization(authorization: string | undefined, connection: object): boolean | Promise<boolean>;
   /** Reloads from the database now; resolves once the new credentials are in force. */
   reload(): Promise<void>;
   readonly size: number;
@@ -69,8 +76,22 @@ export function resourceServerSecrets(
   };
 }
 
+/** The header that last verified on a connection, and the credentials generation it verified under. */
+interface VerifiedHeader {
+  header: Buffer;
+  generation: number;
+}
+
 export async function createResourceServerCredentials(options: CredentialCacheOptions): Promise<ResourceServerCredentials> {
   let digests: CredentialDigests = new Map();
+  // Bumped whenever the credentials are replaced: every remembered header then verifies anew,
+  // so a rotated secret or a removed resource server stops working on open connections too.
+  let generation = 0;
+  // A resource server sends the same header on every request of a keep-alive connection. Keyed
+  // by the connection (not by the header, which would make the secret a lookup key) and held
+  // weakly: a closed connection takes its entry with it. A proxy that multiplexes several
+  // callers over one connection costs the full check whenever the header changes, nothing more.
+  const verifiedOn = new WeakMap<object, VerifiedHeader>();
   let running: Promise<void> | undefined;
   let again = false;
   let waiting: Promise<void> | undefined;
@@ -80,6 +101,7 @@ export async function createResourceServerCredentials(options: CredentialCacheOp
     const next: CredentialDigests = new Map();
     for (const { clientId, secret } of await options.load()) next.set(clientId, digestSecret(secret));
     digests = next;
+    generation++;
   };
 
   // One reload at a time; a request for another while one runs (its query may have read the
@@ -107,6 +129,19 @@ export async function createResourceServerCredentials(options: CredentialCacheOp
     return timingSafeEqual(digestSecret(secret), expected ?? UNKNOWN) && expected !== undefined;
   };
 
+  const checkAuthorization = (authorization: string | undefined, connection: object): boolean => {
+    if (authorization === undefined) return false;
+    const known = verifiedOn.get(connection);
+    // Headers are latin1 strings in Node: one byte per character, so equal lengths are equal byte lengths.
+    if (known !== undefined && known.generation === generation && known.header.length === authorization.length) {
+      if (timingSafeEqual(Buffer.from(authorization, 'latin1'), known.header)) return true;
+    }
+    const basic = parseBasic(authorization);
+    if (basic === null || basic === 'malformed' || !check(basic.id, basic.secret)) return false;
+    verifiedOn.set(connection, { header: Buffer.from(authorization, 'latin1'), generation });
+    return true;
+  };
+
   const onChange = () => {
     if (closed) return;
     const done = reload().catch((err) => options.onError(err, 'resource server credentials reload after a change failed'));
@@ -127,6 +162,9 @@ export async function createResourceServerCredentials(options: CredentialCacheOp
   return {
     verify(clientId, secret) {
       return waiting ? waiting.then(() => check(clientId, secret)) : check(clientId, secret);
+    },
+    verifyAuthorization(authorization, connection) {
+      return waiting ? waiting.then(() => checkAuthorization(authorization, connection)) : checkAuthorization(authorization, connection);
     },
     reload,
     get size() {

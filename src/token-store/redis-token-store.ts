@@ -1,6 +1,7 @@
 // The production token store on Redis (ioredis). Values and expiry are written in one command
 // (SET … PXAT), multi-key changes run as Lua scripts, and the hot path is one GET.
 import { Redis } from 'ioredis';
+import { LRUCache } from 'lru-cache';
 import { DependencyUnavailableError } from '../errors.js';
 import { CONSUME_REFRESH, REVOKE_FAMILY, REVOKE_INDEX, REVOKE_REFRESH, SAVE_PAIR } from './redis-scripts.js';
 import { hashToken, type ConsumeResult, type TokenClaims, type TokenPair, type TokenStore } from './token-store.js';
@@ -9,6 +10,21 @@ interface StoredRefresh {
   c: TokenClaims;
   /** Hash of the access token issued with this refresh token. */
   a: string;
+}
+
+/**
+ * Parsed access-token records by their stored text. A resource server introspects the same
+ * token on every call it serves for that token's hour, so the same text comes back again and
+ * again; its parse (and, downstream, the introspection answer built from the same object) is
+ * done once. Keyed by the record read from Redis on every request, never by the token: what
+ * Redis answers stays the only authority, and a revoked token is gone at its next lookup.
+ * Bounded: 10,000 records of a few hundred bytes.
+ */
+const PARSED_RECORDS = 10_000;
+
+/** Every failure to talk to Redis is the token store being unavailable (503, never "inactive"). */
+function unavailable(err: unknown): never {
+  throw new DependencyUnavailableError('token store', err);
 }
 
 interface Scripts {
@@ -61,6 +77,7 @@ export class RedisTokenStore implements TokenStore {
   readonly #redis: Redis;
   readonly #scripts: Scripts;
   readonly #prefix: string;
+  readonly #parsed = new LRUCache<string, TokenClaims>({ max: PARSED_RECORDS });
 
   constructor(redis: Redis, keyPrefix: string) {
     this.#redis = redis;
@@ -107,10 +124,21 @@ export class RedisTokenStore implements TokenStore {
     );
   }
 
-  async findAccessToken(token: string): Promise<TokenClaims | null> {
-    const value = await this.#call(() => this.#redis.get(`${this.#prefix}at:${hashToken(token)}`));
-    return value === null ? null : (JSON.parse(value) as TokenClaims);
+  // The hot path: one promise on top of ioredis's, not the async layers of #call.
+  findAccessToken(token: string): Promise<TokenClaims | null> {
+    return this.#redis.get(`${this.#prefix}at:${hashToken(token)}`).then(this.#accessClaims, unavailable);
   }
+
+  readonly #accessClaims = (value: string | null): TokenClaims | null => {
+    if (value === null) return null;
+    let claims = this.#parsed.get(value);
+    if (claims === undefined) {
+      // Frozen: one object is handed to every caller that reads the same record.
+      claims = Object.freeze(JSON.parse(value) as TokenClaims);
+      this.#parsed.set(value, claims);
+    }
+    return claims;
+  };
 
   async findRefreshToken(token: string): Promise<TokenClaims | null> {
     const value = await this.#call(() => this.#redis.get(`${this.#prefix}rt:${hashToken(token)}`));
@@ -161,7 +189,7 @@ export class RedisTokenStore implements TokenStore {
     try {
       return await command();
     } catch (err) {
-      throw new DependencyUnavailableError('token store', err);
+      unavailable(err);
     }
   }
 }

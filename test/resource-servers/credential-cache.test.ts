@@ -61,6 +61,32 @@ t.test('answers from memory: the right secret only, compared as SHA-256 digests'
   t.equal(db.calls, 1, 'loaded once at start, never per request');
 });
 
+t.test('a Basic header that verified on a connection is recognised there until the credentials change', async (t) => {
+  const { cache, db, events } = await setup(t, [
+    { clientId: '7', secret: 's3cret' },
+    { clientId: '8', secret: 'other' },
+  ]);
+  const header = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
+  const connection = {};
+  t.equal(cache.verifyAuthorization(header('7', 's3cret'), connection), true, 'verified in full the first time');
+  t.equal(cache.verifyAuthorization(header('7', 's3cret'), connection), true, 'recognised the second time');
+  t.equal(cache.verifyAuthorization(header('7', 's3creT'), connection), false, 'one character off, same length: refused');
+  t.equal(cache.verifyAuthorization(header('8', 'other'), connection), true, 'another server on the same connection: verified in full');
+  t.equal(cache.verifyAuthorization(header('7', 's3cret'), {}), true, 'another connection: verified in full');
+  t.equal(cache.verifyAuthorization(header('7', 'wrong'), {}), false, 'a wrong secret on a fresh connection');
+  for (const bad of [undefined, '', 'Bearer abc', 'Basic', 'Basic !!!', `Basic ${Buffer.from('no-colon').toString('base64')}`]) {
+    t.equal(cache.verifyAuthorization(bad, connection), false, `refused: ${JSON.stringify(bad)}`);
+  }
+
+  // Rotation: the database now holds another secret for client 7.
+  t.equal(cache.verifyAuthorization(header('7', 's3cret'), connection), true);
+  db.rows = [{ clientId: '7', secret: 'rotated' }];
+  await events.publish('resource-servers');
+  t.equal(await cache.verifyAuthorization(header('7', 's3cret'), connection), false, 'the remembered header is refused after the reload');
+  t.equal(cache.verifyAuthorization(header('7', 'rotated'), connection), true, 'the new secret is accepted');
+  t.equal(cache.verifyAuthorization(header('8', 'other'), connection), false, 'a removed server is refused');
+});
+
 t.test('after a change notification, the next request waits for the reload and sees the change', async (t) => {
   const { cache, db, events } = await setup(t, [{ clientId: '7', secret: 'old' }]);
   const g = gate();

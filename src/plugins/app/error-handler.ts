@@ -14,9 +14,11 @@ export default fp(
       } else if (problem.status >= 500) request.log.error({ err: error }, 'request failed');
       return reply.code(problem.status).headers(problem.headers).send(problem.toBody());
     });
-    fastify.setNotFoundHandler((request, reply) =>
-      reply.code(404).send({ error: 'not_found', message: `No route for ${request.method} ${request.url.split('?')[0]}` }),
-    );
+    fastify.setNotFoundHandler((request, reply) => {
+      // A 404 has no route, so no route hook set the port's security headers (plugins/external/helmet.ts).
+      if (fastify.hasDecorator('securityHeaders')) reply.headers(fastify.securityHeaders);
+      return reply.code(404).send({ error: 'not_found', message: `No route for ${request.method} ${request.url.split('?')[0]}` });
+    });
   },
   { name: 'error-handler' },
 );

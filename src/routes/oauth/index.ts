@@ -6,12 +6,14 @@ import introspectRoute from './introspect.js';
 import revokeRoute from './revoke.js';
 import tokenRoute from './token.js';
 
+const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
+
 const oauthRoutes: FastifyPluginAsync = async (fastify) => {
-  // Synchronous: no promise per response on the introspection hot path (issue 4).
-  fastify.addHook('onSend', (_request, reply, payload, done) => {
-    reply.header('cache-control', 'no-store');
-    reply.header('pragma', 'no-cache');
-    done(null, payload);
+  // Set before anything runs: Fastify keeps a reply's headers when an error is answered instead.
+  // Synchronous: no promise per request on the introspection hot path (issue 4).
+  fastify.addHook('onRequest', (_request, reply, done) => {
+    reply.headers(NO_STORE);
+    done();
   });
   fastify.setErrorHandler((error, request, reply) => {
     const problem = toOAuthError(error);

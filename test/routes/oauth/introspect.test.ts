@@ -1,5 +1,6 @@
 // POST /oauth/introspect: RFC 7662 §2.1 (request), §2.2 (response), §2.3 (errors), as API.md
 // specifies them. Every case runs on the embedded defaults and on PostgreSQL + Redis.
+import http from 'node:http';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import t, { type Test } from 'tap';
 import { generateToken } from '../../../src/security/secret-box.js';
@@ -285,5 +286,45 @@ eachBackend(t, async (t, backend) => {
     t.equal(res.headers.get('pragma'), 'no-cache');
     t.equal(res.headers.get('content-type'), 'application/json; charset=utf-8');
     t.same(await res.json(), activeBody((await ctx.services.tokenStore.findAccessToken(access_token)) as TokenClaims));
+  });
+
+  t.test('one keep-alive connection: a remembered Basic header stops working once its resource server is removed', async (t) => {
+    const { publicUrl } = await ctx.listen();
+    const { access_token } = await issue();
+    const other = await registerResourceServer(ctx);
+    // One socket for every request of this test, as a resource server's keep-alive pool would reuse it.
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    t.teardown(() => agent.destroy());
+    const sockets = new Set<unknown>();
+    const ask = (authorization: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = http.request(
+          `${publicUrl}/oauth/introspect`,
+          { method: 'POST', agent, headers: { authorization, 'content-type': 'application/x-www-form-urlencoded' } },
+          (res) => {
+            let body = '';
+            res.setEncoding('utf8');
+            res.on('data', (chunk: string) => {
+              body += chunk;
+            });
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+          },
+        );
+        req.on('socket', (socket) => sockets.add(socket));
+        req.on('error', reject);
+        req.end(form({ token: access_token }));
+      });
+    const original = basic(other.clientId, other.secret);
+    for (let i = 0; i < 3; i++) t.equal(JSON.parse((await ask(original)).body).active, true, `request ${i + 1} with the registered secret`);
+    // Same length, one character off: compared in full, not taken for the remembered header.
+    const last = original.at(-1) === 'A' ? 'B' : 'A';
+    t.equal((await ask(`${original.slice(0, -1)}${last}`)).status, 401, 'a near-identical header is refused on the same connection');
+    t.equal(JSON.parse((await ask(original)).body).active, true, 'the registered one still works after it');
+
+    await ctx.services.resourceServers.remove(other.id);
+    await ctx.services.events.publish('resource-servers');
+    t.equal((await ask(original)).status, 401, 'the remembered header is refused right after the removal');
+    t.equal(JSON.parse((await ask(auth)).body).active, true, 'another resource server on the same connection is verified afresh');
+    t.equal(sockets.size, 1, 'every request went over one connection');
   });
 });
