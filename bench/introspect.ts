@@ -6,7 +6,7 @@
 // Then the login storm: introspection p99 while 20 connections hammer the password grant
 // (argon2id on every request), which HASH_CONCURRENCY must keep within 25 ms.
 //   source scripts/test-services.sh && npm run bench:introspect
-// Environment: BENCH_ROUNDS (3), BENCH_SECONDS (10), HASH_CONCURRENCY (the service's default).
+// Environment: BENCH_ROUNDS (5), BENCH_SECONDS (8), HASH_CONCURRENCY (the service's default).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
@@ -17,8 +17,10 @@ import { generateToken } from '../src/security/secret-box.js';
 import { createServices } from '../src/services.js';
 import { createStack, median, seedReseller, startService } from './lib/stack.js';
 
-const ROUNDS = Math.max(3, Number(process.env.BENCH_ROUNDS ?? 3));
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const ROUNDS = Math.max(3, Number(process.env.BENCH_ROUNDS ?? 5));
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+// Long enough for V8 to optimise both servers' request paths before anything is measured.
+const WARM_UP_SECONDS = 5;
 const CONNECTIONS = 50;
 const STORM_CONNECTIONS = 20;
 const P99_GOAL_MS = 25;
@@ -122,7 +124,7 @@ async function main(): Promise<void> {
     await redis.set(key, expectBody);
     ceiling = await startCeiling({ REDIS_URL: stack.env.REDIS_URL as string, CEILING_KEY: key, CEILING_AUTHORIZATION: authorization });
     const targets = { ceiling: ceiling.url, service: service.publicUrl };
-    for (const url of Object.values(targets)) await load(url, { authorization, body, expectBody, seconds: 3 }); // warm-up (JIT, pools)
+    for (const url of Object.values(targets)) await load(url, { authorization, body, expectBody, seconds: WARM_UP_SECONDS });
 
     const rows: { round: number; ceiling: Run; service: Run; ratio: number }[] = [];
     for (let round = 1; round <= ROUNDS; round++) {

@@ -3,16 +3,17 @@
 // credential cache; one token-store round trip; no PostgreSQL, no slow hash.
 //
 // What profiling (bench/introspect, node --cpu-prof) found standing between this route and the
-// stack's ceiling, and what replaced it here:
-// - @fastify/helmet rebuilds helmet's middleware (CSP parsing included) on every request: this
-//   route sends a fixed set of API security headers computed once (OWASP REST cheat sheet);
+// stack's ceiling, and what replaced it (bench/README.md has the measured costs):
+// - helmet's middleware rebuilt on every request: headers computed once, set by one route hook
+//   (plugins/external/helmet.ts); this route sends the OWASP REST set;
 // - a child logger per request (pino bindings and redaction): one logger for the route, at
 //   `warn` (the two request lines at `info` would be the busiest lines of every log);
 // - zod validation of the body: checked by hand in readToken (the schema documents it);
-// - the zod response serializer: a hand-written one (oauth/introspection.ts);
-// - a Hash object per SHA-256 of the presented secret: one-shot hashing (credential-cache.ts);
+// - the zod response serializer: a hand-written one, run once per stored record (oauth/introspection.ts);
+// - parsing and hashing the same Basic header on every request of a keep-alive connection:
+//   recognised in constant time until the credentials change (credential-cache.ts);
+// - prom-client label hashing per request: plain counters read at scrape time (metrics.ts);
 // - CORS: off for this route; a browser never holds a resource server's secret.
-// What remains is listed with its measured cost in bench/README.md.
 import type { FastifyPluginAsync, FastifySchemaCompiler } from 'fastify';
 import { DependencyUnavailableError, InvalidClientError, InvalidRequestError } from '../../errors.js';
 import { type IntrospectionAnswer, createIntrospection } from '../../oauth/introspection.js';
