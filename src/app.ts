@@ -7,6 +7,7 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { BODY_LIMIT, toAppError, toOAuthError } from './errors.js';
+import { NO_STORE_HEADERS } from './oauth/response-headers.js';
 import cors from './plugins/external/cors.js';
 import formbody from './plugins/external/formbody.js';
 import helmet from './plugins/external/helmet.js';
@@ -19,7 +20,7 @@ import adminRoutes from './routes/admin/index.js';
 import authVerifyRoute from './routes/auth-verify.js';
 import healthRoutes from './routes/health.js';
 import metricsRoute from './routes/metrics.js';
-import oauthRoutes from './routes/oauth/index.js';
+import { introspectionRoutes, tokenRoutes } from './routes/oauth/index.js';
 import { ADMIN_DOCS_PATH, adminDocument } from './openapi/admin-document.js';
 import { publicDocument } from './openapi/public-document.js';
 import type { Services } from './services.js';
@@ -54,7 +55,7 @@ function createInstance(services: Services, listener: Listener): FastifyInstance
       const oauth = request.url.startsWith('/oauth/');
       const problem = oauth ? toOAuthError(error) : toAppError(error);
       if (app.hasDecorator('securityHeaders')) reply.headers(app.securityHeaders);
-      if (oauth) reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
+      if (oauth) reply.headers(NO_STORE_HEADERS);
       return reply.code(problem.status).headers(problem.headers).send(problem.toBody());
     },
   });
@@ -69,7 +70,6 @@ export async function buildPublicApp(services: Services): Promise<FastifyInstanc
   // API.md: only JSON and form bodies; anything else is invalid_request.
   app.removeContentTypeParser('text/plain');
   await app.register(helmet);
-  await app.register(cors, { origins: services.config.corsOrigins });
   await app.register(formbody);
   // Before every route: the document is generated from the routes registered after it.
   await app.register(swagger, {
@@ -80,7 +80,13 @@ export async function buildPublicApp(services: Services): Promise<FastifyInstanc
   await app.register(servicesPlugin, { services });
   await app.register(httpMetrics, { listener: 'public' });
   await app.register(healthRoutes);
-  await app.register(oauthRoutes);
+  // The introspection hot path outside CORS (a browser never holds a resource server's secret):
+  // @fastify/cors's hook would run on every request of every route it covers.
+  await app.register(introspectionRoutes);
+  await app.register(async (browserCallable) => {
+    await browserCallable.register(cors, { origins: services.config.corsOrigins });
+    await browserCallable.register(tokenRoutes);
+  });
   return app;
 }
 

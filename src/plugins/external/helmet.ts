@@ -15,7 +15,7 @@ export type SecurityHeaders = Readonly<Record<string, string>>;
 
 declare module 'fastify' {
   interface FastifyContextConfig {
-    /** A route's own security headers instead of helmet's (the JSON hot path sends fewer). */
+    /** A route's own security headers instead of helmet's, which the route sets itself (the JSON hot path sends fewer). */
     securityHeaders?: SecurityHeaders;
   }
   interface FastifyInstance {
@@ -61,7 +61,7 @@ export function helmetHeaders(options: HelmetOptions): SecurityHeaders {
 }
 
 /** A hook that sets `headers` on the reply before anything else runs. */
-export function setHeadersHook(headers: SecurityHeaders): onRequestHookHandler {
+function setHeadersHook(headers: SecurityHeaders): onRequestHookHandler {
   return (_request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
     reply.headers(headers);
     done();
@@ -73,12 +73,12 @@ export default fp(
     const headers = helmetHeaders(HELMET_OPTIONS);
     const helmetHook = setHeadersHook(headers);
     fastify.decorate('securityHeaders', headers);
-    // Route-level, not global: a route with its own set pays for exactly one hook and its own headers.
+    // Route-level, not global. A route with its own set sends it itself and pays for no hook:
+    // the introspection hot path (routes/oauth/introspect.ts; its error handler sets it too).
     fastify.addHook('onRoute', (route) => {
-      const own = route.config?.securityHeaders;
-      const hook = own ? setHeadersHook(own) : helmetHook;
+      if (route.config?.securityHeaders) return;
       const existing = route.onRequest === undefined ? [] : Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest];
-      route.onRequest = [hook, ...existing];
+      route.onRequest = [helmetHook, ...existing];
     });
   },
   { name: 'helmet' },

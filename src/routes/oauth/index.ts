@@ -1,20 +1,21 @@
 // The public OAuth surface. Every response here, errors included, carries the no-store headers
 // (RFC 6749 §5.1) and errors are Passport-shaped (API.md).
-import type { FastifyPluginAsync } from 'fastify';
+//
+// Two plugins: introspection, the resource servers' hot path (issue 4), runs no hook of its own —
+// its handler sets its headers — and sits outside CORS; token and revocation get the no-store
+// hook and CORS (app.ts). Each hook is a measurable share of an introspection's cost.
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { DependencyUnavailableError, toOAuthError } from '../../errors.js';
+import { NO_STORE_HEADERS } from '../../oauth/response-headers.js';
 import introspectRoute from './introspect.js';
 import revokeRoute from './revoke.js';
 import tokenRoute from './token.js';
 
-const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
-
-const oauthRoutes: FastifyPluginAsync = async (fastify) => {
-  // Set before anything runs: Fastify keeps a reply's headers when an error is answered instead.
-  // Synchronous: no promise per request on the introspection hot path (issue 4).
-  fastify.addHook('onRequest', (_request, reply, done) => {
-    reply.headers(NO_STORE);
-    done();
-  });
+/**
+ * Passport-shaped errors with the no-store headers, and the route's own security headers when it
+ * sets them itself (introspection: no hook ran before an error in body parsing or the handler).
+ */
+function setOAuthErrorHandler(fastify: FastifyInstance): void {
   fastify.setErrorHandler((error, request, reply) => {
     const problem = toOAuthError(error);
     if (problem.status === 500) request.log.error({ err: error }, 'token endpoint failed');
@@ -22,11 +23,26 @@ const oauthRoutes: FastifyPluginAsync = async (fastify) => {
       fastify.services.metrics.dependencyErrors.inc({ dependency: error.dependency });
       request.log.warn({ dependency: error.dependency, cause: (error.cause as Error | undefined)?.message }, 'dependency unavailable');
     }
-    return reply.code(problem.status).headers(problem.headers).send(problem.toBody());
+    const own = request.routeOptions.config.securityHeaders;
+    if (own) reply.headers(own);
+    return reply.code(problem.status).headers(NO_STORE_HEADERS).headers(problem.headers).send(problem.toBody());
   });
-  await fastify.register(tokenRoute);
-  await fastify.register(revokeRoute);
+}
+
+/** POST /oauth/introspect. */
+export const introspectionRoutes: FastifyPluginAsync = async (fastify) => {
+  setOAuthErrorHandler(fastify);
   await fastify.register(introspectRoute);
 };
 
-export default oauthRoutes;
+/** POST /oauth/token and /oauth/revoke. */
+export const tokenRoutes: FastifyPluginAsync = async (fastify) => {
+  // Set before anything runs: Fastify keeps a reply's headers when it answers an error instead.
+  fastify.addHook('onRequest', (_request, reply, done) => {
+    reply.headers(NO_STORE_HEADERS);
+    done();
+  });
+  setOAuthErrorHandler(fastify);
+  await fastify.register(tokenRoute);
+  await fastify.register(revokeRoute);
+};

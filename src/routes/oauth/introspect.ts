@@ -4,8 +4,8 @@
 //
 // What profiling (bench/introspect, node --cpu-prof) found standing between this route and the
 // stack's ceiling, and what replaced it (bench/README.md has the measured costs):
-// - helmet's middleware rebuilt on every request: headers computed once, set by one route hook
-//   (plugins/external/helmet.ts); this route sends the OWASP REST set;
+// - helmet's middleware rebuilt on every request, and every hook: this route's headers (the
+//   OWASP REST set and no-store) are one constant set by the handler and the error handler;
 // - a child logger per request (pino bindings and redaction): one logger for the route, at
 //   `warn` (the two request lines at `info` would be the busiest lines of every log);
 // - zod validation of the body: checked by hand in readToken (the schema documents it);
@@ -13,10 +13,11 @@
 // - parsing and hashing the same Basic header on every request of a keep-alive connection:
 //   recognised in constant time until the credentials change (credential-cache.ts);
 // - prom-client label hashing per request: plain counters read at scrape time (metrics.ts);
-// - CORS: off for this route; a browser never holds a resource server's secret.
+// - CORS: not registered around this route; a browser never holds a resource server's secret.
 import type { FastifyPluginAsync, FastifySchemaCompiler } from 'fastify';
 import { DependencyUnavailableError, InvalidClientError, InvalidRequestError } from '../../errors.js';
 import { type IntrospectionAnswer, createIntrospection } from '../../oauth/introspection.js';
+import { NO_STORE_HEADERS } from '../../oauth/response-headers.js';
 import { rejectQueryCredentials } from '../../oauth/token-request.js';
 import { introspectOperation } from '../../openapi/introspect-operation.js';
 
@@ -33,6 +34,9 @@ const API_SECURITY_HEADERS = Object.freeze({
   'strict-transport-security': 'max-age=31536000; includeSubDomains',
   'x-content-type-options': 'nosniff',
 });
+
+/** Set by the handler itself: no hook runs for this route but the latency histogram's. */
+const ANSWER_HEADERS = Object.freeze({ ...API_SECURITY_HEADERS, ...NO_STORE_HEADERS });
 
 /** RFC 7662 §2.1 parameters, JSON or form; RFC 6749 §3.1/§3.2 rules as on /oauth/token. */
 function readToken(body: unknown): string {
@@ -69,8 +73,8 @@ const introspectRoute: FastifyPluginAsync = async (fastify) => {
     '/oauth/introspect',
     {
       logLevel: 'warn',
-      // No CORS: a browser never holds a resource server's secret.
-      config: { securityHeaders: API_SECURITY_HEADERS, cors: false },
+      // Set by the handler and the error handler, not by a hook (plugins/external/helmet.ts).
+      config: { securityHeaders: API_SECURITY_HEADERS },
       schema: {
         summary: 'Introspect a token (resource servers only)',
         description:
@@ -85,7 +89,9 @@ const introspectRoute: FastifyPluginAsync = async (fastify) => {
       validatorCompiler: documentedOnly,
       serializerCompiler: ({ httpStatus }) => (httpStatus === '200' ? (a: IntrospectionAnswer) => introspection.serialize(a) : JSON.stringify),
     },
-    async (request) => {
+    async (request, reply) => {
+      // Errors get the same headers from the error handler (routes/oauth/index.ts).
+      reply.headers(ANSWER_HEADERS);
       // RFC 7662 §2.1: the endpoint MUST require authorization; §2.3: 401 for bad credentials.
       let authenticated = credentials.verifyAuthorization(request.headers.authorization, request.raw.socket);
       if (typeof authenticated !== 'boolean') authenticated = await authenticated;
