@@ -21,14 +21,11 @@ export type CredentialDigests = Map<string, Buffer>;
 
 export interface ResourceServerCredentials {
   /**
-   * True when `clientId`/`secret` are a registered resource server's. Synchronous except while a
-   * reload triggered by a change notification is in flight, when it waits for that reload.
-   */
-  verify(clientId: string, secret: string): boolean | Promise<boolean>;
-  /**
-   * `verify` for an HTTP Basic header (RFC 7617, RFC 6749 §2.3.1) received on `connection`: a
-   * header that verified on the same connection under the same credentials is recognised by a
-   * constant-time comparison with it, without parsing and hashing it again.
+   * True when the HTTP Basic header (RFC 7617, RFC 6749 §2.3.1) received on `connection` holds a
+   * registered resource server's client id and secret. A header that verified on the same
+   * connection under the same credentials is recognised by a constant-time comparison with it,
+   * without parsing and hashing it again. Synchronous except while a reload triggered by a
+   * change notification is in flight, when it waits for that reload.
    */
   verifyAuthorization(authorization: string | undefined, connection: object): boolean | Promise<boolean>;
   /** Reloads from the database now; resolves once the new credentials are in force. */
@@ -160,9 +157,6 @@ export async function createResourceServerCredentials(options: CredentialCacheOp
   timer.unref();
 
   return {
-    verify(clientId, secret) {
-      return waiting ? waiting.then(() => check(clientId, secret)) : check(clientId, secret);
-    },
     verifyAuthorization(authorization, connection) {
       return waiting ? waiting.then(() => checkAuthorization(authorization, connection)) : checkAuthorization(authorization, connection);
     },

@@ -5,7 +5,12 @@ import { randomBytes } from 'node:crypto';
 import t, { type Test } from 'tap';
 import { createLocalEvents } from '../../src/events.js';
 import type { ResourceServer, ResourceServersRepository } from '../../src/repositories/resource-servers-repository.js';
-import { RELOAD_WAIT_MS, createResourceServerCredentials, resourceServerSecrets } from '../../src/resource-servers/credential-cache.js';
+import {
+  RELOAD_WAIT_MS,
+  type ResourceServerCredentials,
+  createResourceServerCredentials,
+  resourceServerSecrets,
+} from '../../src/resource-servers/credential-cache.js';
 import { SecretBox } from '../../src/security/secret-box.js';
 
 type Row = { clientId: string; secret: string };
@@ -37,6 +42,11 @@ const gate = () => {
   return { promise, open };
 };
 
+const header = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
+
+/** A request on a connection of its own: the full check, nothing remembered. */
+const verify = (cache: ResourceServerCredentials, id: string, secret: string) => cache.verifyAuthorization(header(id, secret), {});
+
 async function setup(t: Test, rows: Row[], reloadIntervalMs = 60_000) {
   const db = fakeDatabase(rows);
   const events = createLocalEvents();
@@ -53,10 +63,10 @@ async function setup(t: Test, rows: Row[], reloadIntervalMs = 60_000) {
 
 t.test('answers from memory: the right secret only, compared as SHA-256 digests', async (t) => {
   const { cache, db } = await setup(t, [{ clientId: '7', secret: 's3cret' }]);
-  t.equal(cache.verify('7', 's3cret'), true, 'right secret');
-  t.equal(cache.verify('7', 's3cret '), false, 'wrong secret');
-  t.equal(cache.verify('8', 's3cret'), false, 'unknown client id');
-  t.equal(cache.verify('7', ''), false, 'empty secret');
+  t.equal(verify(cache, '7', 's3cret'), true, 'right secret');
+  t.equal(verify(cache, '7', 's3cret '), false, 'wrong secret');
+  t.equal(verify(cache, '8', 's3cret'), false, 'unknown client id');
+  t.equal(verify(cache, '7', ''), false, 'empty secret');
   t.equal(cache.size, 1, 'one resource server');
   t.equal(db.calls, 1, 'loaded once at start, never per request');
 });
@@ -66,7 +76,6 @@ t.test('a Basic header that verified on a connection is recognised there until t
     { clientId: '7', secret: 's3cret' },
     { clientId: '8', secret: 'other' },
   ]);
-  const header = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
   const connection = {};
   t.equal(cache.verifyAuthorization(header('7', 's3cret'), connection), true, 'verified in full the first time');
   t.equal(cache.verifyAuthorization(header('7', 's3cret'), connection), true, 'recognised the second time');
@@ -93,12 +102,12 @@ t.test('after a change notification, the next request waits for the reload and s
   db.gate = g.promise;
   db.rows = [{ clientId: '7', secret: 'new' }];
   await events.publish('resource-servers');
-  const pending = cache.verify('7', 'old');
+  const pending = verify(cache, '7', 'old');
   t.type(pending, Promise, 'the request waits while the reload runs');
   g.open();
   db.gate = undefined;
   t.equal(await pending, false, 'and is answered from the new credentials');
-  t.equal(cache.verify('7', 'new'), true, 'synchronous again afterwards');
+  t.equal(verify(cache, '7', 'new'), true, 'synchronous again afterwards');
 });
 
 t.test('notifications during a reload coalesce into exactly one more reload', async (t) => {
@@ -111,14 +120,14 @@ t.test('notifications during a reload coalesce into exactly one more reload', as
   db.gate = undefined;
   await cache.reload();
   t.equal(db.calls, 3, 'start, the running reload, one more for everything that arrived meanwhile');
-  t.equal(await cache.verify('7', 'b'), true, 'the last state wins');
+  t.equal(await verify(cache, '7', 'b'), true, 'the last state wins');
 });
 
 t.test('a failing database keeps the last credentials in force and is reported', async (t) => {
   const { cache, db, events, errors } = await setup(t, [{ clientId: '7', secret: 'kept' }]);
   db.fail = true;
   await events.publish('resource-servers');
-  t.equal(await cache.verify('7', 'kept'), true, 'introspection keeps working while PostgreSQL is down');
+  t.equal(await verify(cache, '7', 'kept'), true, 'introspection keeps working while PostgreSQL is down');
   t.match(errors, [/reload after a change failed: database unavailable/]);
   await t.rejects(cache.reload(), /database unavailable/, 'a direct reload says so');
 });
@@ -132,19 +141,19 @@ t.test('a hanging database delays requests by at most RELOAD_WAIT_MS', async (t)
   // The cache's own timer is unref'd (it must not hold a closing process open): hold this one open.
   const keepAlive = setTimeout(() => {}, RELOAD_WAIT_MS + 2000);
   const start = performance.now();
-  t.equal(await cache.verify('7', 'kept'), true, 'answered from the last credentials');
+  t.equal(await verify(cache, '7', 'kept'), true, 'answered from the last credentials');
   clearTimeout(keepAlive);
   const waited = performance.now() - start;
   t.ok(waited >= RELOAD_WAIT_MS - 50 && waited < RELOAD_WAIT_MS + 1000, `waited ${waited.toFixed(0)} ms (bound ${RELOAD_WAIT_MS} ms)`);
-  t.equal(cache.verify('7', 'kept'), true, 'later requests do not wait again');
+  t.equal(verify(cache, '7', 'kept'), true, 'later requests do not wait again');
 });
 
 t.test('without any notification, the periodic reload picks changes up', async (t) => {
   const { cache, db } = await setup(t, [{ clientId: '7', secret: 'a' }], 100);
   db.rows = [];
   const start = performance.now();
-  while (cache.verify('7', 'a') === true && performance.now() - start < 2000) await new Promise((r) => setTimeout(r, 20));
-  t.equal(cache.verify('7', 'a'), false, `removed after ${(performance.now() - start).toFixed(0)} ms with a 100 ms interval`);
+  while (verify(cache, '7', 'a') === true && performance.now() - start < 2000) await new Promise((r) => setTimeout(r, 20));
+  t.equal(verify(cache, '7', 'a'), false, `removed after ${(performance.now() - start).toFixed(0)} ms with a 100 ms interval`);
 });
 
 t.test('resourceServerSecrets: a secret sealed under another SECRET_KEY is skipped and reported, not fatal', async (t) => {
