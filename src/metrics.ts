@@ -3,7 +3,7 @@
 import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
 import { RequestHistogram } from './request-histogram.js';
 
-export type IntrospectionResult = (typeof INITIAL_SERIES.introspections)[number];
+type IntrospectionResult = (typeof INITIAL_SERIES.introspections)[number];
 
 export interface Metrics {
   registry: Registry;
@@ -58,7 +58,7 @@ export function createMetrics(): Metrics {
       async collect() {
         this.reset();
         for (const { metricName, labels, value } of (await httpDuration.get()).values) {
-          if (metricName === 'reseller_auth_http_request_duration_seconds_count') this.inc(labels, value);
+          if (metricName === `${httpDuration.name}_count`) this.inc(labels, value);
         }
       },
     }),

@@ -43,7 +43,7 @@ export function createIntrospection(deps: { tokenStore: TokenStore; issuer: stri
   // The token store hands out one frozen claims object per stored record while it is read again
   // and again (token-store/redis-token-store.ts); its answer and that answer's JSON are built once.
   const answers = new WeakMap<TokenClaims, ActiveIntrospection>();
-  const serialized = new WeakMap<IntrospectionAnswer, string>();
+  const serialized = new WeakMap<ActiveIntrospection, string>();
 
   const answer = (claims: TokenClaims): ActiveIntrospection => {
     let built = answers.get(claims);
@@ -69,6 +69,8 @@ export function createIntrospection(deps: { tokenStore: TokenStore; issuer: stri
       jti: claims.jti,
     });
 
+  // Member order as API.md shows it. Strings go through JSON.stringify for escaping; numbers
+  // are integers from our own store.
   const toJson = (a: ActiveIntrospection): string =>
     `{"active":true,"token_type":"Bearer","scope":${JSON.stringify(a.scope)},"client_id":${JSON.stringify(a.client_id)}` +
     `,"username":${JSON.stringify(a.username)},"sub":${JSON.stringify(a.sub)},"reseller_id":${JSON.stringify(a.reseller_id)}` +
@@ -92,14 +94,13 @@ export function createIntrospection(deps: { tokenStore: TokenStore; issuer: stri
       return answer(claims);
     },
 
-    // Member order as API.md shows it. Strings go through JSON.stringify for escaping; numbers
-    // are integers from our own store.
     serialize(a) {
       if (!a.active) return INACTIVE_JSON;
+      // Every active answer is frozen (build), so its JSON can be kept with it.
       let json = serialized.get(a);
       if (json === undefined) {
         json = toJson(a);
-        if (Object.isFrozen(a)) serialized.set(a, json);
+        serialized.set(a, json);
       }
       return json;
     },

@@ -25,7 +25,7 @@ declare module 'fastify' {
 }
 
 /** The public port's helmet configuration: the Swagger UI needs inline styles and scripts of its own origin only. */
-export const HELMET_OPTIONS: HelmetOptions = {
+const HELMET_OPTIONS: HelmetOptions = {
   contentSecurityPolicy: {
     directives: {
       defaultSrc: ["'self'"],
@@ -41,7 +41,7 @@ export const HELMET_OPTIONS: HelmetOptions = {
 };
 
 /** The headers helmet's middleware sets for `options`, recorded from one run of it. */
-export function helmetHeaders(options: HelmetOptions): SecurityHeaders {
+function helmetHeaders(options: HelmetOptions): SecurityHeaders {
   const headers: Record<string, string> = {};
   const recorder = {
     setHeader(name: string, value: string | number | readonly string[]) {
