@@ -195,10 +195,18 @@ export async function seedReseller(
 }
 
 /** The resellers' exact request body of API.md. */
-export function passwordGrantBody(r: SeededReseller, extra: Record<string, unknown> = {}): Record<string, unknown> {
+/** What a reseller's software holds: a seeded reseller, or one of a Passport fixture world. */
+export interface ResellerCredentials {
+  clientId: string | number;
+  clientSecret: string;
+  email: string;
+  password: string;
+}
+
+export function passwordGrantBody(r: ResellerCredentials, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     grant_type: 'password',
-    client_id: r.clientId,
+    client_id: String(r.clientId),
     client_secret: r.clientSecret,
     username: r.email,
     password: r.password,

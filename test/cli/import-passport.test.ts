@@ -2,7 +2,7 @@
 // Passport database in a real MariaDB, then the service on the same data logging the reseller in.
 import { randomBytes } from 'node:crypto';
 import t from 'tap';
-import { BACKENDS, TEST_ADMIN_TOKEN, build } from '../helper.js';
+import { BACKENDS, TEST_ADMIN_TOKEN, build, passwordGrantBody } from '../helper.js';
 import { MYSQL_URL, createMysqlSource, seedPassport } from '../passport/passport-fixtures.js';
 import { compile, runCli } from './cli-process.js';
 
@@ -55,14 +55,7 @@ t.test('import-passport through the CLI', { skip }, async (t) => {
     method: 'POST',
     url: '/oauth/token',
     remoteAddress: '127.0.0.1',
-    payload: {
-      grant_type: 'password',
-      client_id: '19',
-      client_secret: world.seis.clientSecret,
-      username: world.seis.email,
-      password: world.seis.password,
-      scope: '',
-    },
+    payload: passwordGrantBody(world.seis),
   });
   t.equal(res.statusCode, 200, res.body);
 });

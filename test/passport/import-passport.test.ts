@@ -4,25 +4,18 @@
 import t from 'tap';
 import { type ImportReport, hasChanges, importPassport } from '../../src/passport/importer.js';
 import { importDeps } from '../../src/passport/import-deps.js';
-import { type TestApp, build, eachBackend } from '../helper.js';
+import { type TestApp, build, eachBackend, passwordGrantBody } from '../helper.js';
 import {
   MYSQL_URL,
   type PassportReseller,
   type PassportWorld,
   type SourceDb,
   createMysqlSource,
+  NO_TOKEN_CHANGES,
   importOptions,
   seedPassport,
 } from './passport-fixtures.js';
 
-const NO_TOKEN_CHANGES = {
-  accessTokensAdded: 0,
-  accessTokensRevoked: 0,
-  refreshTokensAdded: 0,
-  refreshTokensRevoked: 0,
-  expiredRemoved: 0,
-  skipped: 1,
-};
 const FIRST_IMPORT_CHANGES = [
   'client 19: created for reseller 6',
   'reseller 6: created with client 19',
@@ -47,7 +40,7 @@ eachBackend(t, async (t, backend) => {
         method: 'POST',
         url: '/oauth/token',
         remoteAddress,
-        payload: { grant_type: 'password', client_id: String(r.clientId), client_secret: r.clientSecret, username: r.email, password, scope: '' },
+        payload: passwordGrantBody(r, { password }),
       });
     const snapshot = async () => ({
       clients: await prisma.client.findMany({ orderBy: { id: 'asc' } }),

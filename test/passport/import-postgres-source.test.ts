@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { importDeps } from '../../src/passport/import-deps.js';
 import { importPassport } from '../../src/passport/importer.js';
-import { build, eachBackend } from '../helper.js';
+import { build, eachBackend, passwordGrantBody } from '../helper.js';
 import { POSTGRES_URL, createPostgresSource, importOptions, seedPassport } from './passport-fixtures.js';
 
 const skip = POSTGRES_URL ? false : 'TEST_DATABASE_URL is not set: the PostgreSQL-source import suite is skipped';
@@ -62,14 +62,7 @@ eachBackend(t, async (t, backend) => {
       method: 'POST',
       url: '/oauth/token',
       remoteAddress: '127.0.0.1',
-      payload: {
-        grant_type: 'password',
-        client_id: '23',
-        client_secret: world.sete.clientSecret,
-        username: world.sete.email,
-        password: world.sete.password,
-        scope: '',
-      },
+      payload: passwordGrantBody(world.sete),
     });
     t.equal(res.statusCode, 200, res.body);
     t.match((await prisma.user.findUniqueOrThrow({ where: { id: 8 } })).passwordHash, /^\$argon2id\$/);

@@ -158,6 +158,16 @@ export function passportRefreshToken(
   return defuseEncryptWithPassword(payload, appKey);
 }
 
+/** The token part of a report when an import finds nothing to change (the fixture's one unmapped token is skipped). */
+export const NO_TOKEN_CHANGES = {
+  accessTokensAdded: 0,
+  accessTokensRevoked: 0,
+  refreshTokensAdded: 0,
+  refreshTokensRevoked: 0,
+  expiredRemoved: 0,
+  skipped: 1,
+};
+
 export interface PassportReseller {
   resellerId: string;
   clientId: number;
