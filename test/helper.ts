@@ -217,6 +217,10 @@ export function passwordGrantBody(r: ResellerCredentials, extra: Record<string, 
 
 export const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
 
+/** An application/x-www-form-urlencoded body (RFC 6749 §4.3.2, RFC 7662 §2.1, RFC 7009 §2.1). */
+export const form = (params: Record<string, unknown>): string =>
+  new URLSearchParams(Object.entries(params).map(([k, v]): [string, string] => [k, String(v)])).toString();
+
 // The Passport-shaped bodies the /oauth/* tests expect, written out once (not taken from
 // src/errors.ts, so that a changed wording there fails the tests).
 

@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import t from 'tap';
 import { BODY_LIMIT } from '../../src/errors.js';
 import { HANDLER_TIMEOUT_MS } from '../../src/routes/oauth/token.js';
-import { BACKENDS, NO_STORE, type SeededReseller, type TestApp, build, passwordGrantBody, seedReseller } from '../helper.js';
+import { BACKENDS, NO_STORE, type SeededReseller, type TestApp, build, form, passwordGrantBody, seedReseller } from '../helper.js';
 
 const INVALID_REQUEST =
   'The request is missing a required parameter, includes an invalid parameter value, includes a parameter more than once, or is otherwise malformed.';
@@ -69,8 +69,6 @@ t.before(async () => {
 
 const token = (payload: string | object, headers: Record<string, string> = {}) =>
   app.inject({ method: 'POST', url: '/oauth/token', payload, headers });
-
-const form = (params: Record<string, unknown>) => new URLSearchParams(params as Record<string, string>).toString();
 
 t.test('413 invalid_request for a body over 64 KiB, JSON or form, on every /oauth/* endpoint', async (t) => {
   const big = 'x'.repeat(BODY_LIMIT);

@@ -13,6 +13,7 @@ import {
   build,
   eachBackend,
   failTokenStoreReads,
+  form,
   passwordGrantBody,
   seedReseller,
   invalidClient,
@@ -28,8 +29,6 @@ const ANSWER_HEADERS = {
   'strict-transport-security': 'max-age=31536000; includeSubDomains',
   'x-content-type-options': 'nosniff',
 };
-
-const form = (params: Record<string, string>) => new URLSearchParams(params).toString();
 
 interface ResourceServerCredentials {
   id: string;

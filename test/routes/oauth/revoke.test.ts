@@ -11,14 +11,13 @@ import {
   build,
   eachBackend,
   failTokenStoreReads,
+  form,
   passwordGrantBody,
   seedReseller,
   invalidClient,
   invalidRequest,
   basic,
 } from '../../helper.js';
-
-const form = (params: Record<string, string>) => new URLSearchParams(params).toString();
 
 eachBackend(t, async (t, backend) => {
   let ctx: TestApp;
