@@ -9,6 +9,7 @@ import {
   type TestApp,
   build,
   eachBackend,
+  form,
   passwordGrantBody,
   seedReseller,
   INVALID_REQUEST,
@@ -38,11 +39,6 @@ function post(app: FastifyInstance, payload: unknown, headers: Record<string, st
     headers: isString ? { 'content-type': 'application/x-www-form-urlencoded', ...headers } : headers,
   });
 }
-
-const form = (params: Record<string, unknown>) =>
-  Object.entries(params)
-    .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`)
-    .join('&');
 
 eachBackend(t, async (t, backend) => {
   let ctx: TestApp;
