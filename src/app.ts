@@ -14,7 +14,6 @@ import helmet from './plugins/external/helmet.js';
 import swagger from './plugins/external/swagger.js';
 import swaggerUi from './plugins/external/swagger-ui.js';
 import errorHandler from './plugins/app/error-handler.js';
-import httpMetrics from './plugins/app/http-metrics.js';
 import servicesPlugin from './plugins/app/services.js';
 import adminRoutes from './routes/admin/index.js';
 import authVerifyRoute from './routes/auth-verify.js';
@@ -23,6 +22,7 @@ import metricsRoute from './routes/metrics.js';
 import { introspectionRoutes, tokenRoutes } from './routes/oauth/index.js';
 import { ADMIN_DOCS_PATH, adminDocument } from './openapi/admin-document.js';
 import { publicDocument } from './openapi/public-document.js';
+import { RequestObserver } from './request-observer.js';
 import type { Services } from './services.js';
 
 export type Listener = 'public' | 'admin';
@@ -31,6 +31,8 @@ function createInstance(services: Services, listener: Listener): FastifyInstance
   const { config } = services;
   const app = Fastify({
     loggerInstance: services.log.child({ listener }) as FastifyBaseLogger,
+    // Writes the request lines and records every request's latency (request-observer.ts).
+    logController: new RequestObserver(services.metrics.httpDuration, listener),
     // API.md: the caller's address as resolved under TRUSTED_PROXIES (proxy-addr semantics:
     // the right-most X-Forwarded-For entry that is not a trusted proxy).
     trustProxy: config.trustedProxies.length > 0 ? config.trustedProxies : false,
@@ -78,7 +80,6 @@ export async function buildPublicApp(services: Services): Promise<FastifyInstanc
   });
   await app.register(swaggerUi, { routePrefix: services.config.docsPath, title: 'reseller-auth API documentation' });
   await app.register(servicesPlugin, { services });
-  await app.register(httpMetrics, { listener: 'public' });
   await app.register(healthRoutes);
   // The introspection hot path outside CORS (a browser never holds a resource server's secret):
   // @fastify/cors's hook would run on every request of every route it covers.
@@ -96,7 +97,6 @@ export async function buildAdminApp(services: Services): Promise<FastifyInstance
   await app.register(swagger, { document: adminDocument(), consumes: ['application/json'] });
   await app.register(swaggerUi, { routePrefix: ADMIN_DOCS_PATH, title: 'reseller-auth admin API documentation' });
   await app.register(servicesPlugin, { services });
-  await app.register(httpMetrics, { listener: 'admin' });
   await app.register(healthRoutes);
   await app.register(metricsRoute);
   await app.register(adminRoutes);

@@ -13,6 +13,8 @@
 // - parsing and hashing the same Basic header on every request of a keep-alive connection:
 //   recognised in constant time until the credentials change (credential-cache.ts);
 // - prom-client label hashing per request: plain counters read at scrape time (metrics.ts);
+// - the latency histogram's onResponse hook: recorded where Fastify already reports each finished
+//   response to its log controller (request-observer.ts);
 // - CORS: not registered around this route; a browser never holds a resource server's secret.
 import type { FastifyPluginAsync, FastifySchemaCompiler } from 'fastify';
 import { DependencyUnavailableError, InvalidClientError, InvalidRequestError } from '../../errors.js';
@@ -35,7 +37,7 @@ const API_SECURITY_HEADERS = Object.freeze({
   'x-content-type-options': 'nosniff',
 });
 
-/** Set by the handler itself: no hook runs for this route but the latency histogram's. */
+/** Set by the handler itself: no hook runs for this route. */
 const ANSWER_HEADERS = Object.freeze({ ...API_SECURITY_HEADERS, ...NO_STORE_HEADERS });
 
 /** RFC 7662 §2.1 parameters, JSON or form; RFC 6749 §3.1/§3.2 rules as on /oauth/token. */
