@@ -112,6 +112,15 @@ async function driveFlow(ctx: TestApp): Promise<void> {
     'a reused refresh token',
   );
   t.equal((await post('/oauth/token', `{"password":"${r.password}",`, { 'content-type': 'application/json' })).statusCode, 400, 'broken JSON');
+  // A secret in the wrong field, where redaction by field name cannot see it (logger.ts `loggable`).
+  const misplaced = randomBytes(32).toString('base64url');
+  keep(misplaced);
+  t.equal(
+    (await post('/oauth/token', passwordGrantBody(r, { grant_type: misplaced, client_secret: wrongSecret }))).statusCode,
+    401,
+    'a token as grant_type',
+  );
+  t.equal((await post('/oauth/token', passwordGrantBody(r, { client_id: r.clientSecret }))).statusCode, 401, 'a secret as client_id');
   for (let i = 0; i < ctx.config.login.maxFailuresClientIp + 1; i++)
     await post('/oauth/token', passwordGrantBody(r, { password: wrongPassword }), {}, '10.9.0.1');
   t.equal((await post('/oauth/token', passwordGrantBody(r), {}, '10.9.0.1')).statusCode, 429, 'locked out, logged');
@@ -165,6 +174,8 @@ eachBackend(t, async (t, backend) => {
   t.ok(text.split('\n').length > 50, `the flow was logged (${text.split('\n').length} lines, at trace level)`);
   t.match(text, /"msg":"token request refused"/, 'failures are logged');
   t.match(text, /"msg":"token request refused: too many failed attempts"/, 'the lock-out is logged');
+  t.match(text, /"grantType":"\[Malformed\]"/, 'a grant type the service does not know is logged as malformed');
+  t.match(text, /"clientId":"\[Malformed\]"/, 'so is a client id that is not an integer');
 
   const found = [...secrets].filter((secret) => text.includes(secret) || text.includes(encodeURIComponent(secret)));
   t.same(

@@ -6,6 +6,8 @@ import { tokenRouteSchema } from '../../openapi/token-operation.js';
 import { parseBasic } from '../../oauth/client-credentials.js';
 import { createTokenEndpoint } from '../../oauth/token-endpoint.js';
 import { normaliseParameters, rejectQueryCredentials } from '../../oauth/token-request.js';
+import { loggable } from '../../logger.js';
+import { SUPPORTED_GRANTS } from '../../oauth/library-errors.js';
 import { LoginLimitError } from '../../security/login-limiter.js';
 
 /** Failed-login reasons for metrics and logs, by OAuth error code. */
@@ -14,6 +16,9 @@ const FAILURE_REASONS: Record<string, string | undefined> = {
   invalid_grant: 'credentials',
   unauthorized_client: 'network',
 };
+
+/** Client ids are integers (API.md); a log line carries a claimed one only in that shape. */
+const CLIENT_ID = /^[0-9]{1,20}$/;
 
 /** Longest a token request may take before it is answered 503 temporarily_unavailable. */
 export const HANDLER_TIMEOUT_MS = 10_000;
@@ -62,7 +67,7 @@ const tokenRoute: FastifyPluginAsyncZod = async (fastify) => {
         const code = toOAuthError(error).error;
         if (error instanceof LoginLimitError) {
           request.log.warn(
-            { limit: error.limit, clientId: claimedClientId(request), ip: request.ip },
+            { limit: error.limit, clientId: loggable(claimedClientId(request), CLIENT_ID), ip: request.ip },
             'token request refused: too many failed attempts',
           );
         }
@@ -89,7 +94,10 @@ const tokenRoute: FastifyPluginAsyncZod = async (fastify) => {
         if (reason) {
           services.metrics.failedLogins.inc({ reason: reason === 'credentials' && params.grant_type === 'refresh_token' ? 'refresh' : reason });
           // Never the password or secret: the redacting logger would hide them, but they are not even passed.
-          request.log.info({ reason, grantType: params.grant_type, clientId: params.client_id, ip: request.ip }, 'token request refused');
+          request.log.info(
+            { reason, grantType: loggable(params.grant_type, SUPPORTED_GRANTS), clientId: loggable(params.client_id, CLIENT_ID), ip: request.ip },
+            'token request refused',
+          );
         }
         throw err;
       }
