@@ -27,17 +27,14 @@ export function redactUrl(url: string): string {
 }
 
 /**
- * A value the caller chose, as a log line may carry it: only in a shape this service itself gives
- * such values (digits for a client id, a known grant type), else `"[Malformed]"`. Any
- * other text may be a secret sent in the wrong field — a token as `grant_type`, a secret as
- * `client_id` — and redaction by field name would not catch it there.
+ * A value the caller chose, as a log line may carry it: only when it is valid for its field (a
+ * client id that can name a client, a supported grant type), else `"[Malformed]"`. Any other text
+ * may be a secret sent in the wrong field — a token as `grant_type`, a secret as `client_id` —
+ * and redaction by field name would not catch it there.
  */
-export function loggable(value: unknown, allowed: RegExp | readonly string[]): string | undefined {
-  if (value === undefined || value === null || value === '') return undefined;
-  const text = typeof value === 'number' ? String(value) : value;
-  if (typeof text !== 'string') return '[Malformed]';
-  const ok = Array.isArray(allowed) ? allowed.includes(text) : (allowed as RegExp).test(text);
-  return ok ? text : '[Malformed]';
+export function loggable(value: string | undefined, valid: (text: string) => boolean): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  return valid(value) ? value : '[Malformed]';
 }
 
 /** The process's root logger; each listener logs through a child of it. */

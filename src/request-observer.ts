@@ -9,7 +9,7 @@ import type { Listener } from './app.js';
 import type { HistogramSeries, RequestHistogram } from './request-histogram.js';
 
 /** The label for requests no route matched (404s of the not-found handler). */
-export const UNMATCHED_ROUTE = 'unmatched';
+const UNMATCHED_ROUTE = 'unmatched';
 
 type Labels = 'listener' | 'route' | 'method' | 'status';
 

@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { FastifyRequest } from 'fastify';
 import { OAuthError, toOAuthError } from '../../errors.js';
 import { tokenRouteSchema } from '../../openapi/token-operation.js';
-import { parseBasic } from '../../oauth/client-credentials.js';
+import { parseBasic, parseClientId } from '../../oauth/client-credentials.js';
 import { createTokenEndpoint } from '../../oauth/token-endpoint.js';
 import { normaliseParameters, rejectQueryCredentials } from '../../oauth/token-request.js';
 import { loggable } from '../../logger.js';
@@ -17,8 +17,9 @@ const FAILURE_REASONS: Record<string, string | undefined> = {
   unauthorized_client: 'network',
 };
 
-/** Client ids are integers (API.md); a log line carries a claimed one only in that shape. */
-const CLIENT_ID = /^[0-9]{1,20}$/;
+/** What a log line may carry of the client id and grant type a request names (logger.ts). */
+const namesClient = (id: string) => parseClientId(id) !== null;
+const supportedGrant = (grant: string) => SUPPORTED_GRANTS.includes(grant);
 
 /** Longest a token request may take before it is answered 503 temporarily_unavailable. */
 export const HANDLER_TIMEOUT_MS = 10_000;
@@ -67,7 +68,7 @@ const tokenRoute: FastifyPluginAsyncZod = async (fastify) => {
         const code = toOAuthError(error).error;
         if (error instanceof LoginLimitError) {
           request.log.warn(
-            { limit: error.limit, clientId: loggable(claimedClientId(request), CLIENT_ID), ip: request.ip },
+            { limit: error.limit, clientId: loggable(claimedClientId(request), namesClient), ip: request.ip },
             'token request refused: too many failed attempts',
           );
         }
@@ -95,7 +96,7 @@ const tokenRoute: FastifyPluginAsyncZod = async (fastify) => {
           services.metrics.failedLogins.inc({ reason: reason === 'credentials' && params.grant_type === 'refresh_token' ? 'refresh' : reason });
           // Never the password or secret: the redacting logger would hide them, but they are not even passed.
           request.log.info(
-            { reason, grantType: loggable(params.grant_type, SUPPORTED_GRANTS), clientId: loggable(params.client_id, CLIENT_ID), ip: request.ip },
+            { reason, grantType: loggable(params.grant_type, supportedGrant), clientId: loggable(params.client_id, namesClient), ip: request.ip },
             'token request refused',
           );
         }
