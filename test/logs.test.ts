@@ -121,6 +121,7 @@ async function driveFlow(ctx: TestApp): Promise<void> {
     'a token as grant_type',
   );
   t.equal((await post('/oauth/token', passwordGrantBody(r, { client_id: r.clientSecret }))).statusCode, 401, 'a secret as client_id');
+  t.equal((await post('/oauth/token', userOnly, { authorization: basic('987654', wrongSecret) })).statusCode, 401, 'an unknown client by Basic');
   for (let i = 0; i < ctx.config.login.maxFailuresClientIp + 1; i++)
     await post('/oauth/token', passwordGrantBody(r, { password: wrongPassword }), {}, '10.9.0.1');
   t.equal((await post('/oauth/token', passwordGrantBody(r), {}, '10.9.0.1')).statusCode, 429, 'locked out, logged');
@@ -176,6 +177,7 @@ eachBackend(t, async (t, backend) => {
   t.match(text, /"msg":"token request refused: too many failed attempts"/, 'the lock-out is logged');
   t.match(text, /"grantType":"\[Malformed\]"/, 'a grant type the service does not know is logged as malformed');
   t.match(text, /"clientId":"\[Malformed\]"/, 'so is a client id that is not an integer');
+  t.match(text, /"reason":"client","grantType":"password","clientId":"987654"/, 'a refusal names the client a Basic header claimed');
 
   const found = [...secrets].filter((secret) => text.includes(secret) || text.includes(encodeURIComponent(secret)));
   t.same(

@@ -96,7 +96,12 @@ const tokenRoute: FastifyPluginAsyncZod = async (fastify) => {
           services.metrics.failedLogins.inc({ reason: reason === 'credentials' && params.grant_type === 'refresh_token' ? 'refresh' : reason });
           // Never the password or secret: the redacting logger would hide them, but they are not even passed.
           request.log.info(
-            { reason, grantType: loggable(params.grant_type, supportedGrant), clientId: loggable(params.client_id, namesClient), ip: request.ip },
+            {
+              reason,
+              grantType: loggable(params.grant_type, supportedGrant),
+              clientId: loggable(claimedClientId(request), namesClient),
+              ip: request.ip,
+            },
             'token request refused',
           );
         }
