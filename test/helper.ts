@@ -194,7 +194,6 @@ export async function seedReseller(
   return { resellerId, clientId: String(access.clientId), clientSecret, email, password, userId: access.userId };
 }
 
-/** The resellers' exact request body of API.md. */
 /** What a reseller's software holds: a seeded reseller, or one of a Passport fixture world. */
 export interface ResellerCredentials {
   clientId: string | number;
@@ -203,6 +202,7 @@ export interface ResellerCredentials {
   password: string;
 }
 
+/** The resellers' exact request body of API.md. */
 export function passwordGrantBody(r: ResellerCredentials, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     grant_type: 'password',
