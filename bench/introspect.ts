@@ -16,7 +16,7 @@ import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
 import { generateToken } from '../src/security/secret-box.js';
 import { createServices } from '../src/services.js';
-import { createStack, median, seedReseller, startService } from './lib/stack.js';
+import { cpuMilliseconds, createStack, median, seedReseller, startService } from './lib/stack.js';
 
 const ROUNDS = Math.max(3, Number(process.env.BENCH_ROUNDS ?? 5));
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
@@ -31,6 +31,8 @@ interface Run {
   p50: number;
   p99: number;
   errors: number;
+  /** The server process's CPU time per request in µs (all its threads), when /proc tells. */
+  cpuUs?: number;
 }
 
 async function seedResourceServer(env: Record<string, string>): Promise<{ clientId: string; secret: string }> {
@@ -44,7 +46,7 @@ async function seedResourceServer(env: Record<string, string>): Promise<{ client
   }
 }
 
-async function startCeiling(env: Record<string, string>): Promise<{ url: string; stop(): Promise<void> }> {
+async function startCeiling(env: Record<string, string>): Promise<{ url: string; pid: number | undefined; stop(): Promise<void> }> {
   const child: ChildProcess = spawn('node', ['--import', 'tsx', 'bench/introspect-ceiling.ts'], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -61,6 +63,7 @@ async function startCeiling(env: Record<string, string>): Promise<{ url: string;
   });
   return {
     url,
+    pid: child.pid,
     stop: () =>
       new Promise((resolve) => {
         child.once('exit', () => resolve());
@@ -84,6 +87,20 @@ function load(url: string, opts: { authorization: string; body: string; expectBo
     p99: r.latency.p99,
     errors: r.errors + r.timeouts + r.non2xx + r.mismatches,
   }));
+}
+
+/**
+ * A run, with the CPU time the server spent on it per request. Each server's event loop is
+ * saturated during a run, so its throughput is one over this figure: the CPU per request shows
+ * where a ratio comes from, whatever share of the machine the load generator took meanwhile.
+ */
+async function measure(pid: number | undefined, url: string, opts: Parameters<typeof load>[1]): Promise<Run> {
+  const before = cpuMilliseconds(pid);
+  const run = await load(url, opts);
+  const after = cpuMilliseconds(pid);
+  const served = run.rps * opts.seconds;
+  if (before !== undefined && after !== undefined && served > 0) run.cpuUs = ((after - before) * 1000) / served;
+  return run;
 }
 
 async function main(): Promise<void> {
@@ -136,11 +153,12 @@ async function main(): Promise<void> {
       }
       ceiling = await startCeiling(ceilingEnv);
       const targets = { ceiling: ceiling.url, service: service.publicUrl };
+      const pids = { ceiling: ceiling.pid, service: service.process.pid };
       for (const url of Object.values(targets)) await load(url, { authorization, body, expectBody, seconds: WARM_UP_SECONDS });
       // Alternate which goes first, so neither always runs on a machine warmed by the other.
       const order = round % 2 === 1 ? (['ceiling', 'service'] as const) : (['service', 'ceiling'] as const);
       const runs: Partial<Record<'ceiling' | 'service', Run>> = {};
-      for (const name of order) runs[name] = await load(targets[name], { authorization, body, expectBody, seconds: SECONDS });
+      for (const name of order) runs[name] = await measure(pids[name], targets[name], { authorization, body, expectBody, seconds: SECONDS });
       const c = runs.ceiling as Run;
       const s = runs.service as Run;
       rows.push({ round, ceiling: c, service: s, ratio: s.rps / c.rps });
@@ -164,15 +182,23 @@ async function main(): Promise<void> {
 
     const f = (n: number, d = 0) => n.toFixed(d);
     console.log(`\n### bench/introspect — ${new Date().toISOString().slice(0, 10)}, ${ROUNDS} rounds of ${SECONDS} s, ${CONNECTIONS} connections\n`);
-    console.log('| round | ceiling req/s | ceiling p99 | introspect req/s | introspect p99 | ratio | errors (ceiling / introspect) |');
-    console.log('|---|---|---|---|---|---|---|');
+    const us = (run: Run) => (run.cpuUs === undefined ? '—' : `${f(run.cpuUs)} µs`);
+    console.log(
+      '| round | ceiling req/s | ceiling p99 | ceiling CPU/request | introspect req/s | introspect p99 | introspect CPU/request | ratio | errors (ceiling / introspect) |',
+    );
+    console.log('|---|---|---|---|---|---|---|---|---|');
     for (const r of rows) {
       console.log(
-        `| ${r.round} | ${f(r.ceiling.rps)} | ${r.ceiling.p99} ms | ${f(r.service.rps)} | ${r.service.p99} ms | ${f(r.ratio, 2)} | ${r.ceiling.errors} / ${r.service.errors} |`,
+        `| ${r.round} | ${f(r.ceiling.rps)} | ${r.ceiling.p99} ms | ${us(r.ceiling)} | ${f(r.service.rps)} | ${r.service.p99} ms | ${us(r.service)} | ${f(r.ratio, 2)} | ${r.ceiling.errors} / ${r.service.errors} |`,
       );
     }
     const errors = rows.reduce((n, r) => n + r.service.errors + r.ceiling.errors, 0);
     console.log(`\n**median ratio: ${f(median(rows.map((r) => r.ratio)), 2)}** (goal ≥ 0.85), errors: ${errors} (goal 0)\n`);
+    const cpu = (name: 'ceiling' | 'service') => rows.map((r) => r[name].cpuUs).filter((v): v is number => v !== undefined);
+    if (cpu('ceiling').length === rows.length && cpu('service').length === rows.length) {
+      const [c, s] = [median(cpu('ceiling')), median(cpu('service'))];
+      console.log(`Median CPU per request: ceiling ${f(c)} µs, introspect ${f(s)} µs (${f(s - c)} µs more).\n`);
+    }
     console.log(
       `Login storm (${STORM_CONNECTIONS} connections on the password grant, HASH_CONCURRENCY=${hashConcurrency}, introspection at ${CONNECTIONS} connections):\n`,
     );

@@ -3,6 +3,7 @@
 // 127.0.0.1, and a reseller seeded through the same repositories the admin API uses.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import pg from 'pg';
 import { loadConfig } from '../../src/config.js';
@@ -134,3 +135,23 @@ export const median = (values: number[]): number => {
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 };
+
+// Clock ticks per second of /proc/<pid>/stat's times (USER_HZ; 100 on every mainstream Linux).
+let clockTicks: number | undefined;
+
+/**
+ * CPU time (user + system, all threads: the event loop, V8's GC helpers, libuv's pool) the
+ * process has used so far, in milliseconds; undefined where /proc is not available.
+ * proc(5): fields 14 and 15 of /proc/<pid>/stat, counted after the parenthesised command name.
+ */
+export function cpuMilliseconds(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    clockTicks ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks;
+  } catch {
+    return undefined;
+  }
+}
