@@ -23,12 +23,11 @@ COPY package.json package-lock.json ./
 # "js", see PRISMA-OFFLINE.md) and the postinstall `prisma generate` needs the schema, which the
 # build stage provides.
 RUN --mount=type=cache,target=/root/.npm,sharing=locked npm ci --ignore-scripts --no-audit --no-fund
-# argon2 and bcrypt compiled against this image's glibc and Node.js headers (-msse2, no
-# -march=native: the binary runs on any x86-64), not their prebuilt binaries: argon2 0.45.1's
-# linux-x64 glibc prebuild dies with SIGSEGV when loaded on some x86-64 machines (the ones this
-# project is developed on among them). The require() fails the build, not the pod, when a native
-# module does not load.
-RUN npm rebuild argon2 bcrypt --build-from-source && node -e "require('argon2'); require('bcrypt')"
+# bcrypt (Passport's imported hashes) compiled against this image's glibc and Node.js headers, not
+# its prebuilt binary. argon2id comes prebuilt for this platform with @node-rs/argon2 (an optional
+# dependency per platform, which npm ci picked). The require() fails the build, not the pod, when
+# a native module does not load.
+RUN npm rebuild bcrypt --build-from-source && node -e "require('bcrypt'); require('@node-rs/argon2')"
 
 FROM deps AS build
 COPY tsconfig.json tsconfig.build.json prisma.config.ts ./
@@ -39,9 +38,11 @@ RUN npm run build
 
 FROM build AS prune
 # The Prisma CLI and TypeScript are optional peers of @prisma/client, so npm marks them
-# "devOptional" and --omit=dev alone keeps them. The one optional production dependency this
-# drops, pg-cloudflare, is only loaded on Cloudflare Workers.
-RUN npm prune --omit=dev --omit=optional --ignore-scripts --no-audit --no-fund
+# "devOptional" and only --omit=dev with --omit=optional drops them. That also drops the optional
+# per-platform packages, one of which the image needs: @node-rs/argon2's binary for this platform
+# (npm ci picked it), kept aside and put back. The others it drops: @napi-rs/nice (piscina's, for
+# an option this service does not use) and pg-cloudflare (loaded on Cloudflare Workers only).
+RUN cp -a node_modules/@node-rs .node-rs && npm prune --omit=dev --omit=optional --ignore-scripts --no-audit --no-fund && cp -an .node-rs/. node_modules/@node-rs/ && rm -rf .node-rs && node -e "require('@node-rs/argon2')"
 
 FROM base AS runtime
 # An init as PID 1: it forwards SIGTERM to node (which drains and closes cleanly) and reaps

@@ -199,9 +199,9 @@ perform_run() {
     '--mount=type=cache,target=/root/.npm,sharing=locked npm ci --ignore-scripts --no-audit --no-fund')
       # The cache mount is this machine's npm cache (under HOME, as /root/.npm is root's).
       ((dry)) || run_in_stage npm ci --ignore-scripts --no-audit --no-fund ;;
-    "npm rebuild argon2 bcrypt --build-from-source && node -e \"require('argon2'); require('bcrypt')\"" | \
+    "npm rebuild bcrypt --build-from-source && node -e \"require('bcrypt'); require('@node-rs/argon2')\"" | \
       'npm run build' | \
-      'npm prune --omit=dev --omit=optional --ignore-scripts --no-audit --no-fund')
+      "cp -a node_modules/@node-rs .node-rs && npm prune --omit=dev --omit=optional --ignore-scripts --no-audit --no-fund && cp -an .node-rs/. node_modules/@node-rs/ && rm -rf .node-rs && node -e \"require('@node-rs/argon2')\"")
       ((dry)) || run_in_stage sh -c "$1" ;;
     'mkdir /app/data && chown node:node /app/data')
       if ((!dry)); then

@@ -81,6 +81,9 @@ export const configSchema = z.object({
   // Issue 4: one argon2id at a time leaves the other core of a 2-CPU pod to the event loop, so a
   // login storm cannot starve introspection; raise it with the pod's CPU count (bench/README.md).
   HASH_CONCURRENCY: int(1, 64).default(1),
+  // The hashing threads' nice value (setpriority(2), Linux): when every CPU is busy, the event
+  // loop (nice 0) is scheduled first and a login storm cannot push introspection's p99 up.
+  HASH_NICENESS: int(0, 19).default(10),
   RESOURCE_SERVERS_RELOAD_INTERVAL: int(1, 3600).default(30),
   PASSPORT_PUBLIC_KEY: optionalString,
   PASSPORT_APP_KEY: optionalString,
@@ -121,6 +124,7 @@ export interface Config {
   logLevel: string;
   login: { maxFailuresUser: number; maxFailuresClientIp: number; maxFailuresIp: number; window: number };
   hashConcurrency: number;
+  hashNiceness: number;
   /** Seconds between periodic reloads of the resource-server credential cache (the bound when a change notification is lost). */
   resourceServersReloadInterval: number;
   passportPublicKey: string | undefined;
@@ -171,6 +175,7 @@ export function loadConfig(env: Record<string, string | undefined>, options: Loa
       window: e.LOGIN_WINDOW,
     },
     hashConcurrency: e.HASH_CONCURRENCY,
+    hashNiceness: e.HASH_NICENESS,
     resourceServersReloadInterval: e.RESOURCE_SERVERS_RELOAD_INTERVAL,
     passportPublicKey: e.PASSPORT_PUBLIC_KEY,
     passportAppKey: e.PASSPORT_APP_KEY,

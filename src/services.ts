@@ -92,6 +92,11 @@ export async function createServices(config: Config, log: Logger): Promise<Servi
       throw err;
     });
     const metrics = createMetrics();
+    const hasher = await createPasswordHasher({ concurrency: config.hashConcurrency, niceness: config.hashNiceness }).catch(async (err: unknown) => {
+      resourceServerCredentials.close();
+      await events.close();
+      throw err;
+    });
     return {
       config,
       log,
@@ -116,13 +121,14 @@ export async function createServices(config: Config, log: Logger): Promise<Servi
       resellers: createResellersRepository(db.prisma),
       resourceServers,
       resourceServerCredentials,
-      hasher: await createPasswordHasher(config.hashConcurrency),
+      hasher,
       secretBox,
       passport,
       async close() {
         resourceServerCredentials.close();
         await events.close();
         await tokenStore.close();
+        await hasher.close();
         await db.close();
       },
     };

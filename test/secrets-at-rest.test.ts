@@ -112,7 +112,7 @@ eachBackend(t, async (t, backend) => {
     t.notOk(dump.includes(ctx.config.secretKey?.toString('base64') ?? 'no key'), 'no SECRET_KEY');
 
     const users = await prisma.$queryRawUnsafe<{ password_hash: string }[]>('SELECT password_hash FROM users');
-    for (const { password_hash } of users) t.match(password_hash, /^\$argon2id\$v=19\$m=19456,p=1,t=2\$/, 'passwords are argon2id hashes');
+    for (const { password_hash } of users) t.match(password_hash, /^\$argon2id\$v=19\$m=19456,t=2,p=1\$/, 'passwords are argon2id hashes');
 
     const clients = await prisma.$queryRawUnsafe<{ secret_ciphertext: string | null; secret_key_id: string | null }[]>(
       'SELECT secret_ciphertext, secret_key_id FROM clients',

@@ -1,13 +1,13 @@
-// Password hashing: argon2id with explicit parameters (OWASP's minimum m=19 MiB, t=2, p=1) from
-// the native `argon2` package, whose work runs on libuv's thread pool, not the event loop.
-// Hashing concurrency is bounded so that a login storm cannot take every core from the
-// introspection hot path (issue 4). Passport's bcrypt hashes ($2y$) are verified with the native
-// `bcrypt` package and reported as needing a re-hash.
-import argon2 from 'argon2';
-import bcrypt from 'bcrypt';
-import pLimit from 'p-limit';
-
-export const ARGON2_PARAMS = { type: argon2.argon2id, memoryCost: 19 * 1024, timeCost: 2, parallelism: 1 } as const;
+// Password hashing: argon2id (argon2-params.ts) on a pool of HASH_CONCURRENCY threads, each at
+// HASH_NICENESS (hashing-worker.ts), never on the event loop or libuv's thread pool. The pool
+// bounds how many hashes run at once, and the lower priority means that when the CPUs are all
+// busy the event loop comes first: a login storm cannot starve the introspection hot path (issue
+// 4). Passport's bcrypt hashes ($2y$) are verified there too and reported as needing a re-hash.
+import { extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Piscina } from 'piscina';
+import { needsRehash } from './argon2-params.js';
+import type { HashingTask } from './hashing-worker.js';
 
 export interface PasswordHasher {
   hash(password: string): Promise<string>;
@@ -17,33 +17,53 @@ export interface PasswordHasher {
   needsRehash(hash: string): boolean;
   /** How many verifications ran (tests count them; metrics export them). */
   readonly verifications: number;
+  /** Stops the hashing threads once the hashes in flight are done. */
+  close(): Promise<void>;
 }
 
-export async function createPasswordHasher(concurrency: number): Promise<PasswordHasher> {
-  const limit = pLimit(concurrency);
-  // Not a real password: only there so that an unknown e-mail costs one verification too.
-  const dummyHash = await argon2.hash('dummy password that never matches', ARGON2_PARAMS);
-  let verifications = 0;
-  return {
-    hash: (password) => limit(() => argon2.hash(password, ARGON2_PARAMS)),
-    async verify(hash, password) {
-      verifications += 1;
-      const target = hash ?? dummyHash;
-      const matches = await limit(() => verifyAny(target, password));
-      return hash !== undefined && matches;
-    },
-    needsRehash(hash) {
-      return !hash.startsWith('$argon2id$') || argon2.needsRehash(hash, ARGON2_PARAMS);
-    },
-    get verifications() {
-      return verifications;
-    },
-  };
+export interface PasswordHasherOptions {
+  /** Hashes computed at once: the number of hashing threads (HASH_CONCURRENCY). */
+  concurrency: number;
+  /** The hashing threads' nice value, 0–19 (HASH_NICENESS); 0 leaves them at the event loop's priority. */
+  niceness: number;
 }
 
-async function verifyAny(hash: string, password: string): Promise<boolean> {
-  if (hash.startsWith('$argon2')) return argon2.verify(hash, password).catch(() => false);
-  // Laravel writes $2y$; the algorithm is identical to $2b$ (only PHP's historic bug fix differs).
-  if (/^\$2[aby]\$/.test(hash)) return bcrypt.compare(password, hash.replace(/^\$2y\$/, '$2b$')).catch(() => false);
-  return false;
+// The worker beside this module: hashing-worker.js under dist/, hashing-worker.ts when the
+// sources run through tsx (the tests), whose loader the worker threads inherit.
+const WORKER = new URL(`./hashing-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url).href;
+
+export async function createPasswordHasher(options: PasswordHasherOptions): Promise<PasswordHasher> {
+  const pool = new Piscina({
+    filename: WORKER,
+    // Started up front and kept: a thread's start-up (~30 ms) stays out of the first logins.
+    minThreads: options.concurrency,
+    maxThreads: options.concurrency,
+    idleTimeout: Number.POSITIVE_INFINITY,
+    workerData: { niceness: options.niceness },
+    // A hash is tens of milliseconds of CPU: nothing to gain from timing each one.
+    recordTiming: false,
+  });
+  const run = <T extends string | boolean>(task: HashingTask): Promise<T> => pool.run(task) as Promise<T>;
+  try {
+    // Not a real password: only there so that an unknown e-mail costs one verification too. It
+    // also proves the threads start (and set their priority) before the service says it is up.
+    const dummyHash = await run<string>({ op: 'hash', password: 'dummy password that never matches' });
+    let verifications = 0;
+    return {
+      hash: (password) => run<string>({ op: 'hash', password }),
+      async verify(hash, password) {
+        verifications += 1;
+        const matches = await run<boolean>({ op: 'verify', hash: hash ?? dummyHash, password });
+        return hash !== undefined && matches;
+      },
+      needsRehash,
+      get verifications() {
+        return verifications;
+      },
+      close: () => pool.close(),
+    };
+  } catch (err) {
+    await pool.destroy();
+    throw err;
+  }
 }

@@ -138,7 +138,7 @@ eachBackend(t, async (t, backend) => {
         t.equal(res.statusCode, 200, `reseller ${r.resellerId}: ${res.body}`);
         t.match(res.json(), { token_type: 'Bearer', expires_in: 3600, access_token: /^[\w-]{43}$/, refresh_token: /^[\w-]{43}$/, scope: '' });
         const user = await prisma.user.findUniqueOrThrow({ where: { id: r.userId } });
-        t.match(user.passwordHash, /^\$argon2id\$v=19\$m=19456,p=1,t=2\$/, 're-hashed after the login');
+        t.match(user.passwordHash, /^\$argon2id\$v=19\$m=19456,t=2,p=1\$/, 're-hashed after the login');
       }
       t.equal((await login(world.seis, '127.0.0.1', 'wrong password')).statusCode, 400);
       const outside = await login(world.sete, '192.0.2.10');
