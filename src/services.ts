@@ -53,6 +53,13 @@ export async function createServices(config: Config, log: Logger): Promise<Servi
   if (!config.secretKey) throw new Error('SECRET_KEY is not resolved (see resolveGeneratedSecrets)');
   const db = await openDatabase(config, (err) => log.warn({ err: err.message }, 'database connection error'));
   let redis: Redis | undefined;
+  // Started here and awaited last: the hashing threads load (and compute the dummy hash) while
+  // the database migrates and Redis connects, instead of after them.
+  const hasherReady = createPasswordHasher({ concurrency: config.hashConcurrency, niceness: config.hashNiceness });
+  // Awaited below; a rejection before then is not an unhandled one.
+  hasherReady.catch(() => {});
+  // What the steps below have opened, undone in reverse when a later step fails.
+  const undo: (() => unknown)[] = [];
   try {
     const applied = await db.migrate();
     if (applied.length > 0) log.info({ migrations: applied }, 'database migrated');
@@ -74,11 +81,9 @@ export async function createServices(config: Config, log: Logger): Promise<Servi
     }
     const onEventError = (err: Error) => log.warn({ err: err.message }, 'change notification failed');
     const events = redis ? createRedisEvents(redis, config.redisKeyPrefix, onEventError) : createLocalEvents(onEventError);
+    undo.push(() => events.close());
     const legacyTokens = createLegacyTokensRepository(db.prisma);
-    const passport = await createPassportTransition(config, legacyTokens, events).catch(async (err: unknown) => {
-      await events.close();
-      throw err;
-    });
+    const passport = await createPassportTransition(config, legacyTokens, events);
     const resourceServers = createResourceServersRepository(db.prisma);
     const secretBox = new SecretBox(config.secretKey);
     const onCacheError = (err: unknown, context: string) => log.warn({ err: err instanceof Error ? err.message : String(err) }, context);
@@ -87,16 +92,10 @@ export async function createServices(config: Config, log: Logger): Promise<Servi
       events,
       reloadIntervalMs: config.resourceServersReloadInterval * 1000,
       onError: onCacheError,
-    }).catch(async (err: unknown) => {
-      await events.close();
-      throw err;
     });
+    undo.push(() => resourceServerCredentials.close());
     const metrics = createMetrics();
-    const hasher = await createPasswordHasher({ concurrency: config.hashConcurrency, niceness: config.hashNiceness }).catch(async (err: unknown) => {
-      resourceServerCredentials.close();
-      await events.close();
-      throw err;
-    });
+    const hasher = await hasherReady;
     return {
       config,
       log,
@@ -133,6 +132,11 @@ export async function createServices(config: Config, log: Logger): Promise<Servi
       },
     };
   } catch (err) {
+    for (const step of undo.reverse()) await step();
+    await hasherReady.then(
+      (hasher) => hasher.close(),
+      () => {},
+    );
     redis?.disconnect();
     await db.close();
     throw err;
