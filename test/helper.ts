@@ -4,7 +4,7 @@
 // files run in parallel without seeing each other. Every log line goes to test/.logs/ so that
 // a test can search them all for secrets (issue 5).
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -251,4 +251,21 @@ export function failTokenStoreReads(t: Test, services: Services): void {
   t.teardown(() => {
     store.findAccessToken = original;
   });
+}
+
+/**
+ * Nice values of this process's threads, by thread id (Linux; proc(5): field 19 of
+ * /proc/self/task/<tid>/stat). The hashing threads are the ones at HASH_NICENESS.
+ */
+export function threadNiceness(): Map<string, number> {
+  const nice = new Map<string, number>();
+  for (const tid of readdirSync('/proc/self/task')) {
+    try {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      nice.set(tid, Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]));
+    } catch {
+      // The thread ended between the listing and the read.
+    }
+  }
+  return nice;
 }

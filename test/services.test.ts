@@ -2,7 +2,6 @@
 // it starts first, the database — so a failed start (a bad PASSPORT_PUBLIC_KEY here, found after
 // the database, Redis and the change events are up) leaves nothing running in the process.
 import { randomBytes } from 'node:crypto';
-import { readFileSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,35 +10,15 @@ import t from 'tap';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
 import { createServices } from '../src/services.js';
-import { createTestDatabase, eachBackend } from './helper.js';
+import { waitFor } from './faults/dedicated-servers.js';
+import { TEST_ADMIN_TOKEN, createTestDatabase, eachBackend, threadNiceness } from './helper.js';
 
 // A nice value no other test's hashing threads use: these are the ones this test started.
 const NICENESS = 17;
 const BAD_KEY = '-----BEGIN PUBLIC KEY-----\\nnot a key\\n-----END PUBLIC KEY-----';
 
-/** Threads of this process at NICENESS (proc(5): field 19 of /proc/self/task/<tid>/stat). */
-function nicedThreads(): number {
-  let count = 0;
-  for (const tid of readdirSync('/proc/self/task')) {
-    try {
-      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]) === NICENESS) count += 1;
-    } catch {
-      // The thread ended between the listing and the read.
-    }
-  }
-  return count;
-}
-
-/** Waits until `condition` holds or `ms` have passed; answers whether it holds. */
-async function eventually(condition: () => boolean | Promise<boolean>, ms = 10_000): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (!(await condition())) {
-    if (Date.now() > deadline) return false;
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-  return true;
-}
+/** This test's hashing threads: those at NICENESS. */
+const nicedThreads = () => [...threadNiceness().values()].filter((nice) => nice === NICENESS).length;
 
 eachBackend(t, async (t, backend) => {
   const dataDir = await mkdtemp(join(tmpdir(), 'reseller-auth-services-'));
@@ -54,7 +33,7 @@ eachBackend(t, async (t, backend) => {
     NODE_ENV: 'test',
     DATA_DIR: dataDir,
     SECRET_KEY: randomBytes(32).toString('base64'),
-    ADMIN_TOKENS: 'test-admin-token-0123456789abcdef',
+    ADMIN_TOKENS: TEST_ADMIN_TOKEN,
     HASH_CONCURRENCY: '2',
     HASH_NICENESS: String(NICENESS),
     ...storage,
@@ -65,22 +44,26 @@ eachBackend(t, async (t, backend) => {
       createServices(loadConfig({ ...env, PASSPORT_PUBLIC_KEY: BAD_KEY }), createLogger('silent')),
       /PASSPORT_PUBLIC_KEY: not a PEM public key/,
     );
-    t.ok(await eventually(() => nicedThreads() === 0), 'no hashing thread left running');
+    await waitFor('the hashing threads to end', async () => nicedThreads() === 0, 10_000);
+    t.equal(nicedThreads(), 0, 'no hashing thread left running');
     if (storage.DATABASE_URL) {
       const name = new URL(storage.DATABASE_URL).pathname.slice(1);
       const admin = new pg.Client({ connectionString: process.env.TEST_DATABASE_URL });
       await admin.connect();
       t.teardown(() => admin.end());
       const connections = async () => Number((await admin.query('SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1', [name])).rows[0].n);
-      t.ok(await eventually(async () => (await connections()) === 0), 'no connection to its database left open');
+      await waitFor('its database connections to close', async () => (await connections()) === 0, 10_000);
+      t.equal(await connections(), 0, 'no connection to its database left open');
     }
   });
 
   t.test('the next start succeeds on the same storage, and closes everything it started', async (t) => {
     // For the embedded database this also shows the failed start released its PGlite lock.
     const services = await createServices(loadConfig(env), createLogger('silent'));
-    t.ok(await eventually(() => nicedThreads() === 2), 'HASH_CONCURRENCY hashing threads, at HASH_NICENESS');
+    await waitFor('two hashing threads', async () => nicedThreads() === 2, 10_000);
+    t.equal(nicedThreads(), 2, 'HASH_CONCURRENCY hashing threads, at HASH_NICENESS');
     await services.close();
-    t.ok(await eventually(() => nicedThreads() === 0), 'closed with the services');
+    await waitFor('the hashing threads to end', async () => nicedThreads() === 0, 10_000);
+    t.equal(nicedThreads(), 0, 'closed with the services');
   });
 });

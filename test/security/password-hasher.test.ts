@@ -1,21 +1,12 @@
 // The password hasher: argon2id on its own threads, HASH_CONCURRENCY of them at HASH_NICENESS,
 // Passport's bcrypt hashes verified beside argon2id, and the re-hash rule. One pool per group.
-import { readFileSync, readdirSync } from 'node:fs';
 import { hashSync } from '@node-rs/argon2';
 import bcrypt from 'bcrypt';
 import t from 'tap';
 import { ARGON2_PARAMS } from '../../src/security/argon2-params.js';
 import { type PasswordHasher, createPasswordHasher } from '../../src/security/password-hasher.js';
-
-/** Nice values of this process's threads by thread id (proc(5): field 19 of /proc/<pid>/task/<tid>/stat). */
-function threadNiceness(): Map<string, number> {
-  const nice = new Map<string, number>();
-  for (const tid of readdirSync('/proc/self/task')) {
-    const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-    nice.set(tid, Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]));
-  }
-  return nice;
-}
+import { waitFor } from '../faults/dedicated-servers.js';
+import { threadNiceness } from '../helper.js';
 
 t.test('hashes and verifies argon2id, and bcrypt as Passport wrote it', async (t) => {
   const hasher = await createPasswordHasher({ concurrency: 2, niceness: 10 });
@@ -74,8 +65,7 @@ t.test(
     // The pool starts its threads together; the first to load has computed the dummy hash, the
     // others may still be loading (each sets its priority before it takes any task).
     const niced = () => [...threadNiceness()].filter(([tid, nice]) => !before.has(tid) && nice === 12).length;
-    const deadline = Date.now() + 10_000;
-    while (niced() < 3 && Date.now() < deadline) await new Promise((resolve) => setImmediate(resolve));
+    await waitFor('three hashing threads at nice 12', async () => niced() === 3, 10_000);
     t.equal(niced(), 3, 'three new threads at nice 12: the hashing threads (Node may start others, at the default)');
     t.equal(threadNiceness().get(String(process.pid)), before.get(String(process.pid)), 'the main thread is untouched');
 
