@@ -56,10 +56,13 @@ export async function createServices(config: Config, log: Logger): Promise<Servi
   // Started here and awaited last: the hashing threads load (and compute the dummy hash) while
   // the database migrates and Redis connects, instead of after them.
   const hasherReady = createPasswordHasher({ concurrency: config.hashConcurrency, niceness: config.hashNiceness });
-  // Awaited below; a rejection before then is not an unhandled one.
-  hasherReady.catch(() => {});
-  // What the steps below have opened, undone in reverse when a later step fails.
-  const undo: (() => unknown)[] = [];
+  // Awaited below; a rejection before then is not an unhandled one, and leaves nothing to close.
+  const hasherStarted = hasherReady.catch(() => undefined);
+  // What has been opened, closed in reverse: by close(), or at once when a later step fails.
+  const opened: (() => unknown)[] = [() => db.close(), () => hasherStarted.then((hasher) => hasher?.close())];
+  const closeOpened = async () => {
+    for (const close of opened.splice(0).reverse()) await close();
+  };
   try {
     const applied = await db.migrate();
     if (applied.length > 0) log.info({ migrations: applied }, 'database migrated');
@@ -74,14 +77,15 @@ export async function createServices(config: Config, log: Logger): Promise<Servi
       redis.on('ready', () => {
         lastError = '';
       });
-      if (!(await waitUntilReady(redis, 5000))) log.warn('token store not reachable yet; retrying in the background');
       tokenStore = new RedisTokenStore(redis, config.redisKeyPrefix);
+      if (!(await waitUntilReady(redis, 5000))) log.warn('token store not reachable yet; retrying in the background');
     } else {
       tokenStore = new MemoryTokenStore();
     }
+    opened.push(() => tokenStore.close());
     const onEventError = (err: Error) => log.warn({ err: err.message }, 'change notification failed');
     const events = redis ? createRedisEvents(redis, config.redisKeyPrefix, onEventError) : createLocalEvents(onEventError);
-    undo.push(() => events.close());
+    opened.push(() => events.close());
     const legacyTokens = createLegacyTokensRepository(db.prisma);
     const passport = await createPassportTransition(config, legacyTokens, events);
     const resourceServers = createResourceServersRepository(db.prisma);
@@ -93,7 +97,7 @@ export async function createServices(config: Config, log: Logger): Promise<Servi
       reloadIntervalMs: config.resourceServersReloadInterval * 1000,
       onError: onCacheError,
     });
-    undo.push(() => resourceServerCredentials.close());
+    opened.push(() => resourceServerCredentials.close());
     const metrics = createMetrics();
     const hasher = await hasherReady;
     return {
@@ -123,22 +127,10 @@ export async function createServices(config: Config, log: Logger): Promise<Servi
       hasher,
       secretBox,
       passport,
-      async close() {
-        resourceServerCredentials.close();
-        await events.close();
-        await tokenStore.close();
-        await hasher.close();
-        await db.close();
-      },
+      close: closeOpened,
     };
   } catch (err) {
-    for (const step of undo.reverse()) await step();
-    await hasherReady.then(
-      (hasher) => hasher.close(),
-      () => {},
-    );
-    redis?.disconnect();
-    await db.close();
+    await closeOpened();
     throw err;
   }
 }
