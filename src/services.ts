@@ -52,7 +52,6 @@ export interface Services {
 export async function createServices(config: Config, log: Logger): Promise<Services> {
   if (!config.secretKey) throw new Error('SECRET_KEY is not resolved (see resolveGeneratedSecrets)');
   const db = await openDatabase(config, (err) => log.warn({ err: err.message }, 'database connection error'));
-  let redis: Redis | undefined;
   // Started here and awaited last: the hashing threads load (and compute the dummy hash) while
   // the database migrates and Redis connects, instead of after them.
   const hasherReady = createPasswordHasher({ concurrency: config.hashConcurrency, niceness: config.hashNiceness });
@@ -66,6 +65,7 @@ export async function createServices(config: Config, log: Logger): Promise<Servi
   try {
     const applied = await db.migrate();
     if (applied.length > 0) log.info({ migrations: applied }, 'database migrated');
+    let redis: Redis | undefined;
     let tokenStore: TokenStore;
     if (config.redisUrl) {
       let lastError = '';
@@ -78,11 +78,12 @@ export async function createServices(config: Config, log: Logger): Promise<Servi
         lastError = '';
       });
       tokenStore = new RedisTokenStore(redis, config.redisKeyPrefix);
-      if (!(await waitUntilReady(redis, 5000))) log.warn('token store not reachable yet; retrying in the background');
     } else {
       tokenStore = new MemoryTokenStore();
     }
+    // Listed before the first wait, so a failure from here on closes the Redis client too.
     opened.push(() => tokenStore.close());
+    if (redis && !(await waitUntilReady(redis, 5000))) log.warn('token store not reachable yet; retrying in the background');
     const onEventError = (err: Error) => log.warn({ err: err.message }, 'change notification failed');
     const events = redis ? createRedisEvents(redis, config.redisKeyPrefix, onEventError) : createLocalEvents(onEventError);
     opened.push(() => events.close());
