@@ -87,6 +87,9 @@ export const configSchema = z.object({
   RESOURCE_SERVERS_RELOAD_INTERVAL: int(1, 3600).default(30),
   PASSPORT_PUBLIC_KEY: optionalString,
   PASSPORT_APP_KEY: optionalString,
+  // Seconds between SIGTERM and closing the listeners, readiness failing and requests still served:
+  // the time load balancers (Kubernetes endpoints, kube-proxy, ingress) take to stop sending here.
+  SHUTDOWN_DELAY: int(0, 300).default(5),
 });
 
 /** API.md "Storage": production refuses the embedded defaults and generated secrets. */
@@ -130,6 +133,8 @@ export interface Config {
   passportPublicKey: string | undefined;
   /** Laravel's APP_KEY, to read Passport refresh tokens during the transition (issue 8). */
   passportAppKey: string | undefined;
+  /** Seconds of draining after SIGTERM before the listeners close (docs/deployment.md). */
+  shutdownDelay: number;
 }
 
 export class ConfigError extends Error {
@@ -179,5 +184,6 @@ export function loadConfig(env: Record<string, string | undefined>, options: Loa
     resourceServersReloadInterval: e.RESOURCE_SERVERS_RELOAD_INTERVAL,
     passportPublicKey: e.PASSPORT_PUBLIC_KEY,
     passportAppKey: e.PASSPORT_APP_KEY,
+    shutdownDelay: e.SHUTDOWN_DELAY,
   };
 }
