@@ -33,6 +33,39 @@ if [ "$(psql_admin "-c \"SELECT 1 FROM pg_database WHERE datname = 'reseller_aut
   psql_admin "-c 'CREATE DATABASE reseller_auth_test OWNER reseller_auth'"
 fi
 
+# PgBouncer in transaction pool mode in front of that cluster (docs/database.md), started without
+# systemd as the postgres user (it refuses to run as root). It authenticates clients with the
+# role's SCRAM verifier copied from pg_authid and reuses it towards PostgreSQL (SCRAM pass-through,
+# PgBouncer manual "auth_file"), so no plain-text password is stored. The wildcard database entry
+# lets it reach the per-test databases. Exports TEST_PGBOUNCER_URL.
+need_package pgbouncer pgbouncer
+pgbouncer_port=6432
+pgbouncer_dir=/tmp/reseller-auth-test-pgbouncer
+if ! (exec 3<>"/dev/tcp/127.0.0.1/$pgbouncer_port") 2>/dev/null; then
+  echo "test-services: starting pgbouncer on port $pgbouncer_port"
+  as_root install -d -o postgres -g postgres "$pgbouncer_dir"
+  pgbouncer_verifier="$(psql_admin "-c \"SELECT rolpassword FROM pg_authid WHERE rolname = 'reseller_auth'\"")"
+  as_root su postgres -c "umask 077 && cat > $pgbouncer_dir/userlist.txt" <<<"\"reseller_auth\" \"$pgbouncer_verifier\""
+  as_root su postgres -c "cat > $pgbouncer_dir/pgbouncer.ini" <<INI
+[databases]
+* = host=127.0.0.1 port=$pg_port
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $pgbouncer_port
+unix_socket_dir =
+pool_mode = transaction
+auth_type = scram-sha-256
+auth_file = $pgbouncer_dir/userlist.txt
+max_client_conn = 1000
+default_pool_size = 20
+logfile = $pgbouncer_dir/pgbouncer.log
+pidfile = $pgbouncer_dir/pgbouncer.pid
+INI
+  as_root su postgres -c "pgbouncer -d -q $pgbouncer_dir/pgbouncer.ini"
+  for _ in $(seq 1 50); do (exec 3<>"/dev/tcp/127.0.0.1/$pgbouncer_port") 2>/dev/null && break; sleep 0.1; done
+fi
+export TEST_PGBOUNCER_URL="postgresql://reseller_auth:reseller_auth@127.0.0.1:$pgbouncer_port/reseller_auth_test"
+
 # Redis: a dedicated server on its own port, without persistence.
 redis_port=6390
 if ! redis-cli -p "$redis_port" ping >/dev/null 2>&1; then
@@ -55,4 +88,9 @@ as_root mariadb -e "CREATE USER IF NOT EXISTS 'reseller_auth'@'127.0.0.1' IDENTI
 export TEST_DATABASE_URL="postgresql://reseller_auth:reseller_auth@127.0.0.1:$pg_port/reseller_auth_test"
 export TEST_REDIS_URL="redis://127.0.0.1:$redis_port"
 export TEST_MYSQL_URL="mysql://reseller_auth:reseller_auth@127.0.0.1:3306/"
-echo "test-services: TEST_DATABASE_URL=$TEST_DATABASE_URL TEST_REDIS_URL=$TEST_REDIS_URL TEST_MYSQL_URL=$TEST_MYSQL_URL"
+echo "test-services: TEST_DATABASE_URL=$TEST_DATABASE_URL TEST_PGBOUNCER_URL=$TEST_PGBOUNCER_URL TEST_REDIS_URL=$TEST_REDIS_URL TEST_MYSQL_URL=$TEST_MYSQL_URL"
+
+# Redis Cluster and Redis Sentinel (docs/redis.md): exports TEST_REDIS_CLUSTER_NODES,
+# TEST_REDIS_SENTINELS and TEST_REDIS_SENTINEL_NAME.
+# shellcheck source=scripts/test-redis-modes.sh
+source "$(dirname "${BASH_SOURCE[0]}")/test-redis-modes.sh"
