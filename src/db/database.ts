@@ -74,6 +74,14 @@ function pgSession(client: pg.Client): MigrationSession {
   };
 }
 
+/** Another process (a running server, another CLI run) holds the embedded database's lock. */
+export class EmbeddedDatabaseInUseError extends Error {
+  override name = 'EmbeddedDatabaseInUseError';
+  constructor(readonly directory: string) {
+    super(`the embedded database in ${directory} is in use by another process (stop the running service first)`);
+  }
+}
+
 async function openPglite(dataDir: string): Promise<Database> {
   const dir = join(dataDir, 'pglite');
   await mkdir(dir, { recursive: true });
@@ -81,7 +89,7 @@ async function openPglite(dataDir: string): Promise<Database> {
   // the CLI must take turns. The lock goes stale (and can be taken over) when its holder dies.
   const release = await lock(dir, { lockfilePath: join(dataDir, 'pglite.lock'), stale: 10_000 }).catch((err: NodeJS.ErrnoException) => {
     if (err.code === 'ELOCKED') {
-      throw new Error(`the embedded database in ${dir} is in use by another process (stop the running service first)`);
+      throw new EmbeddedDatabaseInUseError(dir);
     }
     throw err;
   });
