@@ -1,8 +1,9 @@
 // Starts what app.ts builds: loads the configuration once, opens the services, listens on both
-// ports and shuts down gracefully (drain in-flight requests, then close PostgreSQL/PGlite and Redis).
+// ports and shuts down gracefully (drain, then close PostgreSQL/PGlite and Redis).
 import closeWithGrace from 'close-with-grace';
 import { buildAdminApp, buildPublicApp } from './app.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
+import { drain } from './drain.js';
 import { createLogger } from './logger.js';
 import { resolveGeneratedSecrets } from './security/generated-secrets.js';
 import { createServices } from './services.js';
@@ -28,10 +29,17 @@ async function main(): Promise<void> {
   const publicApp = await buildPublicApp(services);
   const adminApp = await buildAdminApp(services);
 
-  closeWithGrace({ delay: 10_000, logger: log }, async ({ signal, err }) => {
+  // SIGTERM (Kubernetes, docker stop) drains: readiness 503 and requests served for
+  // SHUTDOWN_DELAY seconds, then the listeners close (drain.ts). An interactive SIGINT or a crash
+  // closes at once. The bound after which the process is killed leaves room for the delay, the
+  // longest request (requestTimeout, 15 s, app.ts) and closing the connections; the chart's
+  // terminationGracePeriodSeconds is at least as long.
+  const drainMs = config.shutdownDelay * 1000;
+  closeWithGrace({ delay: drainMs + 25_000, logger: log }, async ({ signal, err }) => {
     if (err) log.error({ err }, 'shutting down after an error');
-    else log.info({ signal }, 'shutting down');
-    await Promise.all([publicApp.close(), adminApp.close()]);
+    else log.info({ signal, drainSeconds: signal === 'SIGTERM' ? config.shutdownDelay : 0 }, 'shutting down');
+    await drain(services, [publicApp, adminApp], signal === 'SIGTERM' ? drainMs : 0);
+    log.info('listeners closed');
     await services.close();
   });
 

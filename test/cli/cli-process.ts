@@ -39,7 +39,8 @@ export async function compile(t: Test): Promise<Build> {
     sourceMap: false,
     inlineSourceMap: false,
   };
-  for (const file of parsed.fileNames) {
+  // Declaration files (.d.ts) emit nothing; transpileModule fails on them.
+  for (const file of parsed.fileNames.filter((f) => !f.endsWith('.d.ts'))) {
     const { outputText } = ts.transpileModule(await readFile(file, 'utf8'), { compilerOptions: options, fileName: file });
     const target = join(dir, 'dist', relative(rootDir, file)).replace(/\.ts$/, '.js');
     await mkdir(dirname(target), { recursive: true });
@@ -60,7 +61,8 @@ export interface Result {
 
 /** A clean environment: no tap loaders, no inherited configuration. */
 export function baseEnv(env: Record<string, string>): NodeJS.ProcessEnv {
-  return { PATH: process.env.PATH, NODE_ENV: 'development', LOG_LEVEL: 'info', ...env };
+  // SHUTDOWN_DELAY 0: a test's teardown stops the server at once (test/drain.test.ts tests the delay).
+  return { PATH: process.env.PATH, NODE_ENV: 'development', LOG_LEVEL: 'info', SHUTDOWN_DELAY: '0', ...env };
 }
 
 export function runCli(cli: string, args: string[], env: Record<string, string>, stdin = ''): Promise<Result> {
