@@ -1,0 +1,115 @@
+// Readiness asks what serving needs (API.md "Ops"): the database answers a query and Redis takes
+// writes. Over real redis-servers started here: a replica answers PING but refuses writes
+// (READONLY), so readiness must be 503 on it and 200 once it is promoted, as Sentinel promotes one;
+// a Redis Cluster is ready only while cluster_state is ok and every master answers as a master.
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { promisify } from 'node:util';
+import { Cluster, Redis } from 'ioredis';
+import t, { type Test } from 'tap';
+import { writableMaster } from '../../src/token-store/writable-master.js';
+import { BACKENDS, build } from '../helper.js';
+
+const run = promisify(execFile);
+const hasRedisServer = (() => {
+  try {
+    execFileSync('redis-server', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** A redis-server of the test's own, stopped at teardown; resolves once it answers PING. */
+async function startRedis(t: Test, args: string[] = []): Promise<{ port: number; process: ChildProcess }> {
+  const port = await freePort();
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...args], {
+    stdio: 'ignore',
+    cwd: '/tmp',
+  });
+  t.teardown(() => {
+    child.kill('SIGKILL');
+  });
+  await waitFor(async () => (await run('redis-cli', ['-p', String(port), 'ping']).catch(() => ({ stdout: '' }))).stdout.trim() === 'PONG', 10_000);
+  return { port, process: child };
+}
+
+async function waitFor(condition: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+const embedded = BACKENDS.find((b) => b.name === 'embedded') as (typeof BACKENDS)[number];
+const skip = hasRedisServer ? false : 'redis-server is not installed';
+
+t.test('readiness on a replica: 503 read-only; 200 once it is promoted', { skip }, async (t) => {
+  const master = await startRedis(t);
+  const replica = await startRedis(t, ['--replicaof', '127.0.0.1', String(master.port)]);
+  const app = await build(t, embedded, { REDIS_URL: `redis://127.0.0.1:${replica.port}` });
+  const ready = async () => {
+    const response = await app.publicApp.inject({ method: 'GET', url: '/health/ready' });
+    return { status: response.statusCode, body: response.json() };
+  };
+  t.same(await ready(), { status: 503, body: { status: 'unavailable', checks: { database: 'ok', tokenStore: 'read-only' } } });
+  const admin = await app.adminApp.inject({ method: 'GET', url: '/health/ready' });
+  t.equal(admin.statusCode, 503, 'the admin listener says the same');
+  // What Sentinel does to the replica it promotes.
+  await run('redis-cli', ['-p', String(replica.port), 'replicaof', 'no', 'one']);
+  t.same(await ready(), { status: 200, body: { status: 'ok', checks: { database: 'ok', tokenStore: 'ok' } } });
+  // A stopped Redis: unavailable, not read-only.
+  replica.process.kill('SIGKILL');
+  await waitFor(async () => (await ready()).body.checks?.tokenStore === 'unavailable', 10_000);
+  t.same(await ready(), { status: 503, body: { status: 'unavailable', checks: { database: 'ok', tokenStore: 'unavailable' } } });
+});
+
+t.test('a Redis Cluster: ready while cluster_state is ok and every master answers', { skip }, async (t) => {
+  // Each node writes its cluster state file: into a directory removed at teardown.
+  const dir = t.testdir();
+  const nodes = [];
+  for (let i = 0; i < 3; i++) {
+    nodes.push(
+      await startRedis(t, ['--cluster-enabled', 'yes', '--cluster-node-timeout', '1000', '--dir', dir, '--cluster-config-file', `nodes-${i}.conf`]),
+    );
+  }
+  const addresses = nodes.map((n) => `127.0.0.1:${n.port}`);
+  // Before the slots are assigned the cluster serves nothing: cluster_state:fail.
+  const early = new Redis(nodes[0]!.port, { lazyConnect: true });
+  t.teardown(() => early.disconnect());
+  await early.connect();
+  t.match(await early.cluster('INFO'), /cluster_state:fail/);
+  await run('redis-cli', ['--cluster', 'create', ...addresses, '--cluster-yes']);
+  // Every node must have learnt the others' slots (gossip) before a client asks it.
+  for (const node of nodes) {
+    const client = new Redis(node.port, { lazyConnect: true });
+    await client.connect();
+    await waitFor(async () => (await client.cluster('INFO')).includes('cluster_state:ok'), 15_000);
+    client.disconnect();
+  }
+  const cluster = new Cluster(
+    nodes.map((n) => ({ host: '127.0.0.1', port: n.port })),
+    { redisOptions: { maxRetriesPerRequest: 1, connectTimeout: 1000, commandTimeout: 1000 }, clusterRetryStrategy: () => 200 },
+  );
+  t.teardown(() => cluster.disconnect());
+  cluster.on('error', () => {});
+  await new Promise((resolve) => cluster.once('ready', resolve));
+  t.equal(await writableMaster(cluster), 'ok', 'three masters, every slot served');
+  t.equal(cluster.nodes('master').length, 3);
+
+  // A master gone: its slots are unserved (no replica to promote), so writes to them fail.
+  nodes[2]!.process.kill('SIGKILL');
+  const answer = await writableMaster(cluster).catch((err: Error) => `rejected: ${err.message}`);
+  t.not(answer, 'ok', `not ready at once with a master down (${answer})`);
+  await waitFor(async () => (await early.cluster('INFO')).includes('cluster_state:fail'), 15_000);
+  t.not(await writableMaster(cluster).catch((err: Error) => `rejected: ${err.message}`), 'ok', 'nor once the cluster says so');
+});
