@@ -52,6 +52,11 @@ export const configSchema = z.object({
   DATABASE_URL: url(['postgres:', 'postgresql:']),
   DATABASE_POOL_MAX: int(1, 200).default(10),
   DATABASE_STATEMENT_TIMEOUT_MS: int(100, 600_000).default(5000),
+  // docs/database.md: migrations may need a direct connection (not PgBouncer) and a DDL-capable role.
+  MIGRATION_DATABASE_URL: url(['postgres:', 'postgresql:']),
+  // docs/database.md: on (the default) the service migrates at start-up; off, it runs no DDL and
+  // refuses to start on a schema behind its migrations (a migration Job owns them).
+  MIGRATE_ON_START: z.enum(['true', 'false'], { message: 'must be true or false' }).default('true'),
   REDIS_URL: url(['redis:', 'rediss:']),
   REDIS_KEY_PREFIX: z
     .string()
@@ -113,6 +118,8 @@ export interface Config {
   databaseUrl: string | undefined;
   databasePoolMax: number;
   databaseStatementTimeoutMs: number;
+  migrationDatabaseUrl: string | undefined;
+  migrateOnStart: boolean;
   redisUrl: string | undefined;
   redisKeyPrefix: string;
   adminTokens: string[];
@@ -150,6 +157,9 @@ export function loadConfig(env: Record<string, string | undefined>, options: Loa
       if (value === undefined || (Array.isArray(value) && value.length === 0)) lines.push(`${name}: is required when NODE_ENV=production`);
     }
   }
+  if (parsed.success && parsed.data.MIGRATION_DATABASE_URL && !parsed.data.DATABASE_URL) {
+    lines.push('MIGRATION_DATABASE_URL: needs DATABASE_URL (the embedded database is migrated through its own handle)');
+  }
   if (!parsed.success || lines.length > 0) throw new ConfigError(`invalid configuration: ${lines.join('; ')}`);
   const e = parsed.data;
   return {
@@ -161,6 +171,8 @@ export function loadConfig(env: Record<string, string | undefined>, options: Loa
     databaseUrl: e.DATABASE_URL,
     databasePoolMax: e.DATABASE_POOL_MAX,
     databaseStatementTimeoutMs: e.DATABASE_STATEMENT_TIMEOUT_MS,
+    migrationDatabaseUrl: e.MIGRATION_DATABASE_URL,
+    migrateOnStart: e.MIGRATE_ON_START === 'true',
     redisUrl: e.REDIS_URL,
     redisKeyPrefix: e.REDIS_KEY_PREFIX,
     adminTokens: e.ADMIN_TOKENS,

@@ -63,8 +63,13 @@ export async function createServices(config: Config, log: Logger): Promise<Servi
     for (const close of opened.splice(0).reverse()) await close();
   };
   try {
-    const applied = await db.migrate();
-    if (applied.length > 0) log.info({ migrations: applied }, 'database migrated');
+    // MIGRATE_ON_START=false: a migration Job owns the schema and this instance runs no DDL.
+    if (config.migrateOnStart) {
+      const applied = await db.migrate();
+      if (applied.length > 0) log.info({ migrations: applied }, 'database migrated');
+    } else {
+      await db.assertMigrated();
+    }
     let redis: Redis | undefined;
     let tokenStore: TokenStore;
     if (config.redisUrl) {

@@ -76,6 +76,15 @@ export async function createTestDatabase(t: Test): Promise<string> {
   return url.toString();
 }
 
+/** The same database and role, reached through the test PgBouncer (TEST_PGBOUNCER_URL). */
+export function throughPgBouncer(databaseUrl: string): string {
+  if (!process.env.TEST_PGBOUNCER_URL) throw new Error('TEST_PGBOUNCER_URL is not set (source scripts/test-services.sh)');
+  const bouncer = new URL(process.env.TEST_PGBOUNCER_URL);
+  const url = new URL(databaseUrl);
+  url.host = bouncer.host;
+  return url.toString();
+}
+
 export interface BuildOptions {
   /**
    * A second instance of the same deployment: this build uses the database, Redis key prefix and
@@ -83,6 +92,11 @@ export interface BuildOptions {
    * an embedded PGlite directory can be opened by one process handle only.
    */
   share?: TestApp;
+  /**
+   * Reach the fresh database through PgBouncer (TEST_PGBOUNCER_URL, transaction pool mode) instead
+   * of directly: the database is created on PostgreSQL, which PgBouncer's wildcard entry reaches.
+   */
+  throughPgBouncer?: boolean;
 }
 
 /** Builds both listeners over one set of services; everything is closed at teardown. */
@@ -101,6 +115,7 @@ export async function build(t: Test, backend: Backend, env: Record<string, strin
     storage.SECRET_KEY = share.config.secretKey.toString('base64');
   } else if (backend.name === 'postgres+redis') {
     storage.DATABASE_URL = await createTestDatabase(t);
+    if (options.throughPgBouncer) storage.DATABASE_URL = throughPgBouncer(storage.DATABASE_URL);
     storage.REDIS_URL = realUrls.redis as string;
     storage.REDIS_KEY_PREFIX = `t${randomBytes(4).toString('hex')}:`;
     t.teardown(() => deleteRedisKeys(realUrls.redis as string, storage.REDIS_KEY_PREFIX as string));

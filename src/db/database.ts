@@ -10,33 +10,48 @@ import { lock } from 'proper-lockfile';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import type { Config } from '../config.js';
 import { PrismaClient } from '../generated/prisma/client.js';
-import { type MigrationSession, migrate } from './migrate.js';
+import { boundedClientClass } from './bounded-client.js';
+import { type MigrationSession, migrate, pendingMigrations } from './migrate.js';
 
 export interface Database {
   readonly kind: 'postgres' | 'pglite';
   readonly prisma: PrismaClient;
-  /** Runs pending migrations; returns the names applied. */
+  /** Runs pending migrations (over MIGRATION_DATABASE_URL when set); returns the names applied. */
   migrate(): Promise<string[]>;
+  /** Throws SchemaNotMigratedError unless every migration of this version is applied. Runs no DDL. */
+  assertMigrated(): Promise<void>;
   /** Throws when the database does not answer. */
   ping(): Promise<void>;
   close(): Promise<void>;
 }
 
-type DatabaseConfig = Pick<Config, 'databaseUrl' | 'dataDir' | 'databasePoolMax' | 'databaseStatementTimeoutMs'>;
+type DatabaseConfig = Pick<Config, 'databaseUrl' | 'dataDir' | 'databasePoolMax' | 'databaseStatementTimeoutMs'> &
+  Partial<Pick<Config, 'migrationDatabaseUrl'>>;
+
+/** MIGRATE_ON_START=false and the schema is behind this version: the migration has not run. */
+export class SchemaNotMigratedError extends Error {
+  override name = 'SchemaNotMigratedError';
+  constructor(readonly pending: string[]) {
+    super(
+      `the database schema is behind this version (not applied: ${pending.join(', ')}); MIGRATE_ON_START=false, so run the ` +
+        'migration first: `reseller-auth migrate` (npm run migrate; the Helm chart runs it as a Job)',
+    );
+  }
+}
+
+// How long a server that does not answer a cancel request is given before the connection is cut.
+const CANCEL_GRACE_MS = 1000;
 
 export async function openDatabase(config: DatabaseConfig, onError: (err: Error) => void = () => {}): Promise<Database> {
   return config.databaseUrl ? openPostgres(config.databaseUrl, config, onError) : openPglite(config.dataDir);
 }
 
 function openPostgres(url: string, config: DatabaseConfig, onError: (err: Error) => void): Database {
-  const timeouts = {
-    connectionTimeoutMillis: 3000,
-    // Bounded everything (issue 5): no statement, and so no request, waits on PostgreSQL for long.
-    statement_timeout: config.databaseStatementTimeoutMs,
-    query_timeout: config.databaseStatementTimeoutMs + 1000,
-    lock_timeout: config.databaseStatementTimeoutMs,
-  };
-  const pool = new pg.Pool({ connectionString: url, max: config.databasePoolMax, idleTimeoutMillis: 30_000, ...timeouts });
+  // No startup parameter beyond user and database: PgBouncer in transaction mode refuses the others
+  // (bounded-client.ts). Every statement is bounded, a lock wait included, by a cancel request at
+  // DATABASE_STATEMENT_TIMEOUT_MS, so no request waits on PostgreSQL for long.
+  const Client = boundedClientClass({ statementTimeoutMs: config.databaseStatementTimeoutMs, cancelGraceMs: CANCEL_GRACE_MS });
+  const pool = new pg.Pool({ connectionString: url, Client, max: config.databasePoolMax, idleTimeoutMillis: 30_000, connectionTimeoutMillis: 3000 });
   // An idle client's connection dropping (PostgreSQL restarted) must not crash the process.
   pool.on('error', onError);
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
@@ -44,13 +59,20 @@ function openPostgres(url: string, config: DatabaseConfig, onError: (err: Error)
     kind: 'postgres',
     prisma,
     async migrate() {
-      const client = new pg.Client({ connectionString: url, ...timeouts, statement_timeout: 0, query_timeout: undefined });
+      // Unbounded: a migration may rewrite a large table. Its own connection, which may be a
+      // direct one with a DDL-capable role (MIGRATION_DATABASE_URL) while the pool goes through PgBouncer.
+      const client = new pg.Client({ connectionString: config.migrationDatabaseUrl ?? url, connectionTimeoutMillis: 3000 });
+      client.on('error', onError);
       await client.connect();
       try {
         return await migrate(pgSession(client));
       } finally {
         await client.end();
       }
+    },
+    async assertMigrated() {
+      const pending = await pendingMigrations(pgSession(pool));
+      if (pending.length > 0) throw new SchemaNotMigratedError(pending);
     },
     async ping() {
       await pool.query('SELECT 1');
@@ -62,7 +84,7 @@ function openPostgres(url: string, config: DatabaseConfig, onError: (err: Error)
   };
 }
 
-function pgSession(client: pg.Client): MigrationSession {
+function pgSession(client: pg.Client | pg.Pool): MigrationSession {
   return {
     async exec(script) {
       // Simple-protocol query: the whole multi-statement migration in one round trip.
@@ -101,18 +123,22 @@ async function openPglite(dataDir: string): Promise<Database> {
     throw err;
   }
   const prisma = new PrismaClient({ adapter: new PrismaPGlite(db) });
+  const session: MigrationSession = {
+    async exec(script) {
+      await db.exec(script);
+    },
+    async query<T>(text: string, params: unknown[] = []) {
+      return (await db.query<T>(text, params)).rows;
+    },
+  };
   return {
     kind: 'pglite',
     prisma,
-    migrate: () =>
-      migrate({
-        async exec(script) {
-          await db.exec(script);
-        },
-        async query<T>(text: string, params: unknown[] = []) {
-          return (await db.query<T>(text, params)).rows;
-        },
-      }),
+    migrate: () => migrate(session),
+    async assertMigrated() {
+      const pending = await pendingMigrations(session);
+      if (pending.length > 0) throw new SchemaNotMigratedError(pending);
+    },
     async ping() {
       await db.query('SELECT 1');
     },

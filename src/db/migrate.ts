@@ -50,43 +50,74 @@ export async function readMigrations(dir = migrationsDir): Promise<Migration[]> 
   );
 }
 
-/** Applies pending migrations; returns the names applied. Safe to run from several instances at once. */
+interface AppliedRow {
+  migration_name: string;
+  checksum: string;
+  finished_at: Date | null;
+}
+
+const APPLIED = 'SELECT migration_name, checksum, finished_at FROM "_prisma_migrations" WHERE rolled_back_at IS NULL';
+
+/** The migrations not applied yet, in order; throws on a modified or half-applied one. */
+function notApplied(all: Migration[], rows: AppliedRow[]): Migration[] {
+  const applied = new Map(rows.map((r) => [r.migration_name, r]));
+  return all.filter((m) => {
+    const row = applied.get(m.name);
+    if (row?.finished_at) {
+      if (row.checksum !== m.checksum) throw new Error(`migration ${m.name} was modified after it was applied (checksum mismatch)`);
+      return false;
+    }
+    if (row) throw new Error(`migration ${m.name} failed earlier and must be resolved by hand`);
+    return true;
+  });
+}
+
+async function inTransaction<T>(session: MigrationSession, work: () => Promise<T>): Promise<T> {
+  await session.exec('BEGIN');
+  try {
+    const result = await work();
+    await session.exec('COMMIT');
+    return result;
+  } catch (err) {
+    await session.exec('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
+}
+
+/**
+ * Applies pending migrations; returns the names applied. Safe to run from several instances at
+ * once, also through PgBouncer in transaction mode: each migration runs in a transaction of its
+ * own that first takes a transaction-scoped advisory lock (pg_advisory_xact_lock) and then reads
+ * what is applied. A session-level lock would not do there: PgBouncer hands the server connection
+ * holding it to other clients between transactions, so the unlock lands elsewhere and the lock
+ * leaks (PgBouncer manual, "Feature matrix for pooling modes"). COMMIT or ROLLBACK always releases it.
+ */
 export async function migrate(session: MigrationSession, migrations?: Migration[]): Promise<string[]> {
   const all = migrations ?? (await readMigrations());
-  await session.query('SELECT pg_advisory_lock($1)', [ADVISORY_LOCK]);
-  try {
-    await session.exec(CREATE_TABLE);
-    const rows = await session.query<{ migration_name: string; checksum: string; finished_at: Date | null }>(
-      'SELECT migration_name, checksum, finished_at FROM "_prisma_migrations" WHERE rolled_back_at IS NULL',
-    );
-    const applied = new Map(rows.map((r) => [r.migration_name, r]));
-    const done: string[] = [];
-    for (const m of all) {
-      const row = applied.get(m.name);
-      if (row?.finished_at) {
-        if (row.checksum !== m.checksum) {
-          throw new Error(`migration ${m.name} was modified after it was applied (checksum mismatch)`);
-        }
-        continue;
-      }
-      if (row) throw new Error(`migration ${m.name} failed earlier and must be resolved by hand`);
-      await session.exec('BEGIN');
-      try {
-        await session.exec(m.sql);
-        await session.query(
-          `INSERT INTO "_prisma_migrations" (id, checksum, finished_at, migration_name, applied_steps_count)
-           VALUES ($1, $2, now(), $3, 1)`,
-          [randomUUID(), m.checksum, m.name],
-        );
-        await session.exec('COMMIT');
-      } catch (err) {
-        await session.exec('ROLLBACK');
-        throw err;
-      }
-      done.push(m.name);
-    }
-    return done;
-  } finally {
-    await session.query('SELECT pg_advisory_unlock($1)', [ADVISORY_LOCK]);
+  const done: string[] = [];
+  for (;;) {
+    const applied = await inTransaction(session, async () => {
+      await session.query('SELECT pg_advisory_xact_lock($1)', [ADVISORY_LOCK]);
+      await session.exec(CREATE_TABLE);
+      const [next] = notApplied(all, await session.query<AppliedRow>(APPLIED));
+      if (!next) return undefined;
+      await session.exec(next.sql);
+      await session.query(
+        `INSERT INTO "_prisma_migrations" (id, checksum, finished_at, migration_name, applied_steps_count)
+         VALUES ($1, $2, now(), $3, 1)`,
+        [randomUUID(), next.checksum, next.name],
+      );
+      return next.name;
+    });
+    if (applied === undefined) return done;
+    done.push(applied);
   }
+}
+
+/** The names of the migrations the database lacks, read without DDL (MIGRATE_ON_START=false). */
+export async function pendingMigrations(session: MigrationSession, migrations?: Migration[]): Promise<string[]> {
+  const all = migrations ?? (await readMigrations());
+  const [table] = await session.query<{ name: string | null }>(`SELECT to_regclass('"_prisma_migrations"')::text AS name`);
+  const rows = table?.name ? await session.query<AppliedRow>(APPLIED) : [];
+  return notApplied(all, rows).map((m) => m.name);
 }
