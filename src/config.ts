@@ -83,6 +83,8 @@ export const configSchema = z.object({
   LOGIN_MAX_FAILURES_CLIENT_IP: int(1, 1_000_000).default(10),
   LOGIN_MAX_FAILURES_IP: int(1, 1_000_000).default(100),
   LOGIN_WINDOW: int(1, 86400 * 7).default(900),
+  // Failed password grants per user in 24 hours: unlike the window's counter, a successful login does not clear it.
+  LOGIN_MAX_FAILURES_USER_DAILY: int(1, 1_000_000).default(50),
   // Issue 4: one argon2id at a time leaves the other core of a 2-CPU pod to the event loop, so a
   // login storm cannot starve introspection; raise it with the pod's CPU count (bench/README.md).
   HASH_CONCURRENCY: int(1, 64).default(1),
@@ -132,7 +134,7 @@ export interface Config {
   docsPath: string;
   issuer: string;
   logLevel: string;
-  login: { maxFailuresUser: number; maxFailuresClientIp: number; maxFailuresIp: number; window: number };
+  login: { maxFailuresUser: number; maxFailuresUserDaily: number; maxFailuresClientIp: number; maxFailuresIp: number; window: number };
   hashConcurrency: number;
   hashNiceness: number;
   /** Seconds between periodic reloads of the resource-server credential cache (the bound when a change notification is lost). */
@@ -190,6 +192,7 @@ export function loadConfig(env: Record<string, string | undefined>, options: Loa
       maxFailuresClientIp: e.LOGIN_MAX_FAILURES_CLIENT_IP,
       maxFailuresIp: e.LOGIN_MAX_FAILURES_IP,
       window: e.LOGIN_WINDOW,
+      maxFailuresUserDaily: e.LOGIN_MAX_FAILURES_USER_DAILY,
     },
     hashConcurrency: e.HASH_CONCURRENCY,
     hashNiceness: e.HASH_NICENESS,

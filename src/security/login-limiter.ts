@@ -1,31 +1,42 @@
-// Brute-force protection of /oauth/token (RFC 6749 §4.3.2: the authorization server MUST protect
-// the password grant against brute force). Fixed-window failure counters from rate-limiter-flexible,
-// in Redis when REDIS_URL is set (shared by every instance), in process otherwise:
+// Brute-force protection of /oauth/token and /oauth/revoke (RFC 6749 §4.3.2: the authorization
+// server MUST protect the password grant against brute force; RFC 6819 §5.1.4.2.3 and §5.2.3.7 for
+// client secrets). Fixed-window failure counters (failure-counters.ts), in Redis when REDIS_URL is
+// set (shared by every instance), in process otherwise. docs/rate-limits.md is the policy for
+// operators; in short:
 //
-//   user       failed password grants per (client, user), from any address;
-//   client_ip  failed password grants and failed client authentications per (client, address);
-//   ip         all of those plus malformed requests per address.
+//   user        failed password grants per (client, user), from any address, in LOGIN_WINDOW;
+//   user daily  the same over 24 hours (LOGIN_MAX_FAILURES_USER_DAILY): a success does not clear it;
+//   client_ip   failed password grants and failed client authentications per (client, address);
+//   ip          all of those plus malformed requests per address.
 //
-// Lock-out policy: a password grant only reaches the user counter once the client has
+// Only failures count: an attempt holds a slot while its password is verified, and a slot is
+// granted only while failures + slots stay below each limit, so parallel guesses cannot overtake
+// the counters, while parallel correct logins merely wait for a slot (MAX_SLOT_WAIT_MS) and
+// never use up a budget. A success clears the address-bound counters and the user's window
+// counter; the daily counter stays, so a legitimate login does not hand a guesser a fresh budget.
+//
+// Lock-out policy: a password grant only reaches the user counters once the client has
 // authenticated from inside its allowed networks, so an attacker from any other address can push
-// only the counters of its own address. The user counter is keyed by client as well, so another
-// reseller's client cannot push it either. What remains is an attacker that holds the client's
+// only the counters of its own address. The user counters are keyed by client as well, so another
+// reseller's client cannot push them either. What remains is an attacker that holds the client's
 // secret on another allowed address: it can lock the user, but an address that logged this user in
-// successfully within the known-address period is exempt from the user counter (the address-bound
+// successfully within the known-address period is exempt from the user counters (the address-bound
 // counters still apply to it), in the spirit of OWASP's "device cookies". A lock is a fixed window
 // counted from the first failure, and refused attempts are not counted, so no lock lasts longer
-// than LOGIN_WINDOW.
+// than its window.
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Cluster, Redis } from 'ioredis';
 import ipaddr from 'ipaddr.js';
 import type { Logger } from 'pino';
-import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRedis, type RateLimiterRes } from 'rate-limiter-flexible';
 import type { Config } from '../config.js';
 import { DependencyUnavailableError, TooManyRequestsError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import { parseClientId } from '../oauth/client-credentials.js';
 import type { LoginAttempt, LoginGuard } from '../oauth/login-guard.js';
+import { type FailureCounters, memoryFailureCounters, redisFailureCounters } from './failure-counters.js';
 
+/** The counter that refused; the daily cap reports as `user` (it is the user's budget too). */
 export type LimitName = 'user' | 'client_ip' | 'ip';
 
 /** 429 too_many_requests that also says which counter was over its limit (for metrics and logs). */
@@ -38,32 +49,34 @@ export class LoginLimitError extends TooManyRequestsError {
   }
 }
 
-/** The in-process store keeps each key with a setTimeout, which cannot exceed 2^31-1 ms (~24.8 days). */
-const MAX_KNOWN_ADDRESS_TTL = 24 * 86400;
+const DAY = 86_400;
+/** Longest an attempt waits for a slot (others' attempts in flight) before it is refused; under the token route's handler timeout. */
+export const MAX_SLOT_WAIT_MS = 8000;
 
 export interface LoginLimiterOptions {
   limits: Config['login'];
   /** Seconds an address stays exempt from a user's lock after logging that user in. */
   knownAddressTtl: number;
-  redis: Redis | undefined;
+  redis: Redis | Cluster | undefined;
   keyPrefix: string;
   metrics: Metrics;
   log: Logger;
 }
 
-/** The keys of one password-grant attempt in each counter. */
-interface CounterKeys {
-  user: string;
-  clientIp: string;
-  ip: string;
-  /** The user's known-address entry for the caller's exact address. */
-  known: string;
+interface Counter {
+  limit: LimitName;
+  key: string;
+  max: number;
+  windowMs: number;
+  /** A success clears it (all but the daily cap). */
+  clearedBySuccess: boolean;
 }
 
-/** Reserved points of one password-grant attempt, between assertAllowed and its outcome. */
-interface Reservation {
-  user: RateLimiterRes;
-  clientIp: RateLimiterRes;
+/** The counters of one password-grant attempt, and whether it holds a slot in each. */
+interface Attempt {
+  counters: Counter[];
+  reserved: Set<Counter>;
+  known: string;
 }
 
 /**
@@ -90,122 +103,141 @@ function userKey(clientId: string, username: string): string {
 
 export class LoginLimiter implements LoginGuard {
   readonly #limits: Config['login'];
-  readonly #knownAddressTtl: number;
-  readonly #user: RateLimiterAbstract;
-  readonly #clientIp: RateLimiterAbstract;
-  readonly #ip: RateLimiterAbstract;
-  readonly #known: RateLimiterAbstract;
-  readonly #reservations = new WeakMap<LoginAttempt, Reservation>();
+  readonly #knownAddressTtlMs: number;
+  readonly #counters: FailureCounters;
+  readonly #attempts = new WeakMap<LoginAttempt, Attempt>();
   readonly #metrics: Metrics;
   readonly #log: Logger;
 
   constructor(options: LoginLimiterOptions) {
     const { limits, redis, keyPrefix } = options;
     this.#limits = limits;
-    this.#knownAddressTtl = Math.max(1, Math.min(options.knownAddressTtl, MAX_KNOWN_ADDRESS_TTL));
+    this.#knownAddressTtlMs = Math.max(1, options.knownAddressTtl) * 1000;
     this.#metrics = options.metrics;
     this.#log = options.log;
-    const counter = (name: string, points: number, duration: number): RateLimiterAbstract =>
-      redis
-        ? // rejectIfRedisNotReady: fail at once while disconnected, like every other Redis call (503).
-          new RateLimiterRedis({ storeClient: redis, keyPrefix: `${keyPrefix}login:${name}`, points, duration, rejectIfRedisNotReady: true })
-        : new RateLimiterMemory({ keyPrefix: `login:${name}`, points, duration });
-    this.#user = counter('user', limits.maxFailuresUser, limits.window);
-    this.#clientIp = counter('client-ip', limits.maxFailuresClientIp, limits.window);
-    this.#ip = counter('ip', limits.maxFailuresIp, limits.window);
-    this.#known = counter('known', 1, this.#knownAddressTtl);
+    this.#counters = redis ? redisFailureCounters(redis, `${keyPrefix}login:`) : memoryFailureCounters();
   }
 
   async assertAddressAllowed(ip: string, clientId?: string): Promise<void> {
+    const [ipCounter, clientIpCounter] = this.#addressCounters(clientId, ip);
     const [byIp, byClientIp] = await this.#store(() =>
-      Promise.all([this.#ip.get(addressKey(ip)), clientId === undefined ? null : this.#clientIp.get(this.#clientIpKey(clientId, ip))]),
+      Promise.all([this.#counters.get(ipCounter.key), clientId === undefined ? null : this.#counters.get(clientIpCounter.key)]),
     );
-    if (byIp && byIp.consumedPoints >= this.#limits.maxFailuresIp) throw this.#refuse('ip', byIp);
-    if (byClientIp && byClientIp.consumedPoints >= this.#limits.maxFailuresClientIp) throw this.#refuse('client_ip', byClientIp);
+    if (byIp.failures >= ipCounter.max) throw this.#refuse('ip', byIp.msBeforeReset);
+    if (byClientIp && byClientIp.failures >= clientIpCounter.max) throw this.#refuse('client_ip', byClientIp.msBeforeReset);
   }
 
   /**
-   * Reserves the attempt on every counter before the password is verified: concurrent guesses
-   * cannot all pass a check made before any of them is counted. A refused attempt is released.
+   * Before the password is verified: takes a slot in every counter of the attempt, waiting while
+   * other attempts in flight could still use up the remaining budget. Refused (429) as soon as a
+   * counter's failures reach its limit, or when no slot frees up within MAX_SLOT_WAIT_MS.
    */
   async assertAllowed(attempt: LoginAttempt): Promise<void> {
-    const keys = this.#keys(attempt);
-    const [user, clientIp, ip, known] = await this.#store(() =>
-      Promise.all([this.#user.penalty(keys.user), this.#clientIp.penalty(keys.clientIp), this.#ip.penalty(keys.ip), this.#known.get(keys.known)]),
-    );
-    const over: [LimitName, RateLimiterRes][] = [];
-    if (ip.consumedPoints > this.#limits.maxFailuresIp) over.push(['ip', ip]);
-    if (clientIp.consumedPoints > this.#limits.maxFailuresClientIp) over.push(['client_ip', clientIp]);
-    if (user.consumedPoints > this.#limits.maxFailuresUser && known === null) over.push(['user', user]);
-    const first = over[0];
-    if (first) {
-      await this.#unreserve(keys);
-      const longest = over.reduce((a, b) => (b[1].msBeforeNext > a[1].msBeforeNext ? b : a), first);
-      throw this.#refuse(longest[0], longest[1]);
+    const { counters, known } = this.#plan(attempt);
+    const isKnown = await this.#store(() => this.#counters.exists(known));
+    // The known address is exempt from the user counters: they are not checked, only fed.
+    const checked = isKnown ? counters.filter((c) => c.limit !== 'user') : counters;
+    const deadline = performance.now() + MAX_SLOT_WAIT_MS;
+    for (let pause = 2; ; pause = Math.min(pause * 2, 40)) {
+      const results = await this.#store(() => Promise.all(checked.map((c) => this.#counters.reserve(c.key, c.max, c.windowMs))));
+      const reserved = checked.filter((_, i) => results[i]?.state === 'reserved');
+      if (reserved.length === checked.length) {
+        this.#attempts.set(attempt, { counters, reserved: new Set(reserved), known });
+        return;
+      }
+      // All or nothing: a slot held while waiting for another would only make others wait.
+      await this.#store(() => Promise.all(reserved.map((c) => this.#counters.settle(c.key, true, false))));
+      let locked: [Counter, number] | undefined;
+      for (const [i, result] of results.entries()) {
+        if (result.state === 'locked' && (!locked || result.msBeforeReset > locked[1])) locked = [checked[i] as Counter, result.msBeforeReset];
+      }
+      if (locked) throw this.#refuse(locked[0].limit, locked[1]);
+      if (performance.now() > deadline) {
+        const busy = checked[results.findIndex((r) => r.state === 'busy')] as Counter;
+        throw this.#refuse(busy.limit, 1000);
+      }
+      await sleep(pause + Math.random() * pause);
     }
-    this.#reservations.set(attempt, { user, clientIp });
   }
 
-  /** The reserved attempt stays counted; reaching a limit is worth a warning to operators. */
+  /** Every counter of the attempt counts one failure; reaching a limit is worth a warning to operators. */
   async recordFailure(attempt: LoginAttempt): Promise<void> {
-    const reserved = this.#reservations.get(attempt);
-    this.#reservations.delete(attempt);
-    if (!reserved) return;
-    const reached = [
-      reserved.user.consumedPoints === this.#limits.maxFailuresUser && 'user',
-      reserved.clientIp.consumedPoints === this.#limits.maxFailuresClientIp && 'client_ip',
-    ].filter(Boolean);
+    const state = this.#take(attempt);
+    const counts = await this.#store(() => Promise.all(state.counters.map((c) => this.#counters.fail(c.key, c.windowMs, state.reserved.has(c)))));
+    const reached = state.counters.filter((c, i) => counts[i]?.failures === c.max).map((c) => (c.clearedBySuccess ? c.limit : 'user_daily'));
     if (reached.length > 0) {
       this.#log.warn({ limits: reached, clientId: attempt.clientId, ip: attempt.ip }, 'failed-login limit reached');
     }
   }
 
-  /** Resets the user's counter, releases the address counters and remembers the address. */
+  /** Clears every counter but the daily cap, gives the slots back and remembers the address. */
   async recordSuccess(attempt: LoginAttempt): Promise<void> {
-    this.#reservations.delete(attempt);
-    const keys = this.#keys(attempt);
+    const state = this.#take(attempt);
     await this.#store(() =>
       Promise.all([
-        this.#user.delete(keys.user),
-        this.#clientIp.reward(keys.clientIp),
-        this.#ip.reward(keys.ip),
-        this.#known.set(keys.known, 1, this.#knownAddressTtl),
+        ...state.counters
+          .filter((c) => c.clearedBySuccess || state.reserved.has(c))
+          .map((c) => this.#counters.settle(c.key, state.reserved.has(c), c.clearedBySuccess)),
+        this.#counters.remember(state.known, this.#knownAddressTtlMs),
       ]),
     );
   }
 
   async release(attempt: LoginAttempt): Promise<void> {
-    if (!this.#reservations.delete(attempt)) return;
-    await this.#unreserve(this.#keys(attempt));
+    const state = this.#take(attempt);
+    await this.#store(() => Promise.all([...state.reserved].map((c) => this.#counters.settle(c.key, true, false))));
   }
 
   /** A failed client authentication: a guess at a client secret, from this address. */
   async recordClientFailure(clientId: string | undefined, ip: string): Promise<void> {
-    await this.#store(() => Promise.all([this.#clientIp.penalty(this.#clientIpKey(clientId, ip)), this.#ip.penalty(addressKey(ip))]));
+    await this.#store(() => Promise.all(this.#addressCounters(clientId, ip).map((c) => this.#counters.fail(c.key, c.windowMs, false))));
   }
 
   async recordMalformed(ip: string): Promise<void> {
-    await this.#store(() => this.#ip.penalty(addressKey(ip)));
+    const [byIp] = this.#addressCounters(undefined, ip);
+    await this.#store(() => this.#counters.fail(byIp.key, byIp.windowMs, false));
   }
 
-  async #unreserve(keys: CounterKeys): Promise<void> {
-    await this.#store(() => Promise.all([this.#user.reward(keys.user), this.#clientIp.reward(keys.clientIp), this.#ip.reward(keys.ip)]));
+  /** The attempt's state; without assertAllowed before (no slots held), its counters all the same. */
+  #take(attempt: LoginAttempt): Attempt {
+    const state = this.#attempts.get(attempt);
+    this.#attempts.delete(attempt);
+    return state ?? { ...this.#plan(attempt), reserved: new Set() };
   }
 
-  #clientIpKey(clientId: string | undefined, ip: string): string {
-    return `${clientKey(clientId)}:${addressKey(ip)}`;
-  }
-
-  #keys(attempt: LoginAttempt): CounterKeys {
+  #plan(attempt: LoginAttempt): Omit<Attempt, 'reserved'> {
     const user = userKey(attempt.clientId, attempt.username);
     const exact = ipaddr.isValid(attempt.ip) ? ipaddr.process(attempt.ip).toString() : 'unparseable';
-    return { user, clientIp: this.#clientIpKey(attempt.clientId, attempt.ip), ip: addressKey(attempt.ip), known: `${user}:${exact}` };
+    const windowMs = this.#limits.window * 1000;
+    return {
+      counters: [
+        ...this.#addressCounters(attempt.clientId, attempt.ip),
+        { limit: 'user', key: `user:${user}`, max: this.#limits.maxFailuresUser, windowMs, clearedBySuccess: true },
+        { limit: 'user', key: `user-daily:${user}`, max: this.#limits.maxFailuresUserDaily, windowMs: DAY * 1000, clearedBySuccess: false },
+      ],
+      known: `known:${user}:${exact}`,
+    };
   }
 
-  #refuse(limit: LimitName, res: RateLimiterRes): LoginLimitError {
+  #addressCounters(clientId: string | undefined, ip: string): [Counter, Counter] {
+    const windowMs = this.#limits.window * 1000;
+    const address = addressKey(ip);
+    return [
+      { limit: 'ip', key: `ip:${address}`, max: this.#limits.maxFailuresIp, windowMs, clearedBySuccess: true },
+      {
+        limit: 'client_ip',
+        key: `client-ip:${clientKey(clientId)}:${address}`,
+        max: this.#limits.maxFailuresClientIp,
+        windowMs,
+        clearedBySuccess: true,
+      },
+    ];
+  }
+
+  #refuse(limit: LimitName, msBeforeReset: number): LoginLimitError {
     this.#metrics.rateLimited.inc({ limit });
-    // A key without expiry cannot exist here (every counter has a window); never answer Retry-After: 0.
-    return new LoginLimitError(limit, res.msBeforeNext > 0 ? res.msBeforeNext : this.#limits.window * 1000);
+    // A counter without expiry cannot exist here (every counter has a window); never answer Retry-After: 0.
+    return new LoginLimitError(limit, msBeforeReset > 0 ? msBeforeReset : this.#limits.window * 1000);
   }
 
   /** The counters live in the token store's Redis: unreachable means 503, like the store itself. */
@@ -213,7 +245,6 @@ export class LoginLimiter implements LoginGuard {
     try {
       return await call();
     } catch (err) {
-      // rate-limiter-flexible rejects with a RateLimiterRes only from consume(), which is not used.
       throw new DependencyUnavailableError('token store', err);
     }
   }

@@ -1,18 +1,19 @@
 // RFC 6749 §4.3.2: "the authorization server MUST protect the endpoint against brute force
-// attacks". Failed logins are limited per (client, user), per (client, address) and per address
-// (API.md: 429 too_many_requests with Retry-After); the lock-out policy of
-// src/security/login-limiter.ts is what these cases pin down. Both backends; the two-instance
-// case needs Redis.
+// attacks". Failed logins are limited per (client, user), per (client, user) per day, per
+// (client, address) and per address (API.md: 429 too_many_requests with Retry-After); the
+// lock-out policy of src/security/login-limiter.ts (docs/rate-limits.md) is what these cases pin
+// down. Both backends; the two-instance case needs Redis.
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import t, { type Test } from 'tap';
 import { DependencyUnavailableError } from '../../src/errors.js';
 import type { LimitName } from '../../src/security/login-limiter.js';
 import { NO_STORE, type SeededReseller, type TestApp, build, eachBackend, passwordGrantBody, seedReseller } from '../helper.js';
 
-const LIMITS = { user: 5, clientIp: 3, ip: 12 };
+const LIMITS = { user: 5, userDaily: 9, clientIp: 3, ip: 12 };
 const WINDOW = 900;
 const ENV = {
   LOGIN_MAX_FAILURES_USER: String(LIMITS.user),
+  LOGIN_MAX_FAILURES_USER_DAILY: String(LIMITS.userDaily),
   LOGIN_MAX_FAILURES_CLIENT_IP: String(LIMITS.clientIp),
   LOGIN_MAX_FAILURES_IP: String(LIMITS.ip),
   LOGIN_WINDOW: String(WINDOW),
@@ -135,13 +136,54 @@ eachBackend(t, async (t, backend) => {
     t.equal((await token(app, passwordGrantBody(r), '10.6.0.2')).statusCode, 200, 'other addresses are not affected');
   });
 
-  t.test('concurrent guesses cannot overtake the counters: each is counted before its password is verified', async (t) => {
+  t.test('concurrent guesses cannot overtake the counters: no more are verified at once than the budget has left', async (t) => {
     const r = await seedReseller(ctx.services, { allowedIp: '10.7.0.0/24' });
     const verifications = ctx.services.hasher.verifications;
-    const answers = await Promise.all(Array.from({ length: 20 }, () => token(app, wrong(r), '10.7.0.1')));
+    const answers = await Promise.all(Array.from({ length: 30 }, () => token(app, wrong(r), '10.7.0.1')));
     const statuses = answers.map((res) => res.statusCode).sort();
-    t.same(statuses, [...Array(LIMITS.clientIp).fill(400), ...Array(20 - LIMITS.clientIp).fill(429)], 'exactly the limit got through');
+    t.same(statuses, [...Array(LIMITS.clientIp).fill(400), ...Array(30 - LIMITS.clientIp).fill(429)], 'exactly the limit got through');
     t.equal(ctx.services.hasher.verifications - verifications, LIMITS.clientIp, 'exactly the limit was verified');
+  });
+
+  t.test('only failures count: parallel correct logins from one fresh address all succeed, and leave the budget whole', async (t) => {
+    const r = await seedReseller(ctx.services, { allowedIp: '10.7.1.0/24' });
+    const answers = await Promise.all(Array.from({ length: 15 }, () => token(app, passwordGrantBody(r), '10.7.1.1')));
+    t.same(
+      answers.map((res) => res.statusCode),
+      Array(15).fill(200),
+      `15 parallel correct logins (limits ${LIMITS.clientIp} per client+address, ${LIMITS.user} per user): all 200`,
+    );
+    for (let i = 1; i <= LIMITS.clientIp; i++)
+      t.equal((await token(app, wrong(r), '10.7.1.1')).statusCode, 400, `failure ${i}: the whole budget is left`);
+    assertTooMany(t, await token(app, wrong(r), '10.7.1.1'));
+  });
+
+  t.test('a success clears the window counters, not the daily cap: a guesser gets no fresh budget from legitimate logins', async (t) => {
+    const r = await seedReseller(ctx.services, { allowedIp: '10.10.0.0/24' });
+    const home = '10.10.0.9';
+    t.equal((await token(app, passwordGrantBody(r), home)).statusCode, 200, 'the reseller logs in from its address');
+    let failures = 0;
+    const fail = async (address: string) => {
+      failures += 1;
+      t.equal((await token(app, wrong(r), address)).statusCode, 400, `failure ${failures} of the day, from ${address}`);
+    };
+    // Up to the window's user limit (5), from two other allowed addresses (3 per client+address).
+    for (const address of ['10.10.0.1', '10.10.0.1', '10.10.0.1', '10.10.0.2', '10.10.0.2']) await fail(address);
+    assertTooMany(t, await token(app, passwordGrantBody(r), '10.10.0.3'));
+    t.equal((await token(app, passwordGrantBody(r), home)).statusCode, 200, 'a legitimate login, which clears the window counter');
+    for (const address of ['10.10.0.3', '10.10.0.3', '10.10.0.3', '10.10.0.4']) await fail(address);
+    t.equal(failures, LIMITS.userDaily, 'the daily cap is reached while the window counter is at 4 of 5');
+    const before = await rateLimited(ctx, 'user');
+    const capped = await token(app, passwordGrantBody(r), '10.10.0.5');
+    t.equal(capped.statusCode, 429, 'the right password from an address that never logged the user in: 429');
+    t.same(capped.json(), TOO_MANY, 'whole body');
+    t.ok(
+      Number(capped.headers['retry-after']) > WINDOW,
+      `Retry-After ${capped.headers['retry-after']} s runs to the end of the day, past the window`,
+    );
+    t.equal(await rateLimited(ctx, 'user'), before + 1, 'counted as the per-user limit');
+    t.equal((await token(app, passwordGrantBody(r), home)).statusCode, 200, 'the address that logged the user in is exempt');
+    t.equal((await token(app, passwordGrantBody(r), '10.10.0.5')).statusCode, 429, 'and its success does not clear the daily cap');
   });
 
   t.test('an attempt the database could not answer is not a failed login: retries during an outage lock nobody out', async (t) => {
