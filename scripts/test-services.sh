@@ -94,3 +94,9 @@ echo "test-services: TEST_DATABASE_URL=$TEST_DATABASE_URL TEST_PGBOUNCER_URL=$TE
 # TEST_REDIS_SENTINELS and TEST_REDIS_SENTINEL_NAME.
 # shellcheck source=scripts/test-redis-modes.sh
 source "$(dirname "${BASH_SOURCE[0]}")/test-redis-modes.sh"
+
+# Node.js 24, the image's runtime, beside this machine's Node.js (the suite runs on both, see
+# .ci/run): installed once from PyPI by scripts/node24.sh; exports NODE24_BIN, its `node`.
+NODE24_BIN="$("$(dirname "${BASH_SOURCE[0]}")/node24.sh")"
+export NODE24_BIN
+echo "test-services: NODE24_BIN=$NODE24_BIN"
