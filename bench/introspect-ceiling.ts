@@ -5,7 +5,7 @@
 //   node --import tsx bench/introspect-ceiling.ts   (env: REDIS_URL, CEILING_KEY, CEILING_AUTHORIZATION)
 import formbody from '@fastify/formbody';
 import Fastify from 'fastify';
-import { createRedisClient, waitUntilReady } from '../src/token-store/redis-token-store.js';
+import { createRedisClient, waitUntilReady } from '../src/redis/connection.js';
 
 const { REDIS_URL, CEILING_KEY, CEILING_AUTHORIZATION } = process.env;
 if (!REDIS_URL || !CEILING_KEY || !CEILING_AUTHORIZATION) throw new Error('REDIS_URL, CEILING_KEY and CEILING_AUTHORIZATION are required');

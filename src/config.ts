@@ -3,6 +3,7 @@
 import { isIP } from 'node:net';
 import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
+import type { RedisConnection } from './redis/connection.js';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const optionalString = z
@@ -43,6 +44,16 @@ const url = (protocols: string[]) =>
     message: `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`,
   });
 
+/** REDIS_SENTINELS, REDIS_CLUSTER_NODES: comma-separated host:port (an IPv6 host in brackets). */
+const redisNodes = list(/,/).transform((items, ctx) =>
+  items.map((item) => {
+    const match = /^(\[[0-9A-Fa-f:.]+\]|[^\s:[\]]+):(\d{1,5})$/.exec(item);
+    const port = Number(match?.[2]);
+    if (!match?.[1] || port < 1 || port > 65535) ctx.addIssue({ code: 'custom', message: `"${item}" is not host:port` });
+    return { host: (match?.[1] ?? '').replace(/^\[(.*)\]$/, '$1'), port };
+  }),
+);
+
 export const configSchema = z.object({
   NODE_ENV: z.enum(['production', 'development', 'test']).default('development'),
   HOST: z.string().min(1).default('0.0.0.0'),
@@ -58,6 +69,18 @@ export const configSchema = z.object({
   // refuses to start on a schema behind its migrations (a migration Job owns them).
   MIGRATE_ON_START: z.enum(['true', 'false'], { message: 'must be true or false' }).default('true'),
   REDIS_URL: url(['redis:', 'rediss:']),
+  // docs/redis.md: Redis is one server (REDIS_URL), a master found through Sentinel
+  // (REDIS_SENTINELS + REDIS_SENTINEL_NAME) or a Cluster (REDIS_CLUSTER_NODES); one of them.
+  REDIS_SENTINELS: redisNodes,
+  REDIS_SENTINEL_NAME: optionalString,
+  REDIS_SENTINEL_PASSWORD: optionalString,
+  REDIS_CLUSTER_NODES: redisNodes,
+  REDIS_USERNAME: optionalString,
+  REDIS_PASSWORD: optionalString,
+  REDIS_TLS: z.enum(['true', 'false']).default('false'),
+  // Replicas that must hold a revocation before it is acknowledged (Redis WAIT); unset: 1 under
+  // Sentinel or on a Cluster whose masters have replicas, 0 on one server.
+  REDIS_MIN_REPLICAS_ACK: z.preprocess((v) => (v === '' ? undefined : v), int(0, 16).optional()),
   REDIS_KEY_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9:_-]{0,32}$/)
@@ -124,6 +147,8 @@ export interface Config {
   migrateOnStart: boolean;
   redisUrl: string | undefined;
   redisKeyPrefix: string;
+  /** How to reach Redis (docs/redis.md), when one of its modes is configured. */
+  redis: RedisConnection | undefined;
   adminTokens: string[];
   secretKey: Buffer | undefined;
   trustedProxies: string[];
@@ -146,6 +171,27 @@ export interface Config {
   shutdownDelay: number;
 }
 
+/** The one Redis mode configured, if any; what is inconsistent is added to `problems`, naming the variable. */
+function redisConnection(e: z.infer<typeof configSchema>, problems: string[]): RedisConnection | undefined {
+  const modes = [
+    e.REDIS_URL && 'REDIS_URL',
+    e.REDIS_SENTINELS.length > 0 && 'REDIS_SENTINELS',
+    e.REDIS_CLUSTER_NODES.length > 0 && 'REDIS_CLUSTER_NODES',
+  ].filter((mode) => typeof mode === 'string');
+  if (modes.length > 1) problems.push(`${modes[1]}: cannot be combined with ${modes[0]} (configure one Redis mode)`);
+  if (e.REDIS_SENTINEL_NAME && e.REDIS_SENTINELS.length === 0) problems.push('REDIS_SENTINEL_NAME: is set without REDIS_SENTINELS');
+  if (e.REDIS_SENTINELS.length > 0 && !e.REDIS_SENTINEL_NAME) problems.push('REDIS_SENTINEL_NAME: is required with REDIS_SENTINELS');
+  if (e.REDIS_TLS === 'true' && e.REDIS_URL) problems.push('REDIS_TLS: with REDIS_URL, use a rediss:// URL instead');
+  const common = { username: e.REDIS_USERNAME, password: e.REDIS_PASSWORD, tls: e.REDIS_TLS === 'true', minReplicasAck: e.REDIS_MIN_REPLICAS_ACK };
+  if (e.REDIS_URL) return { mode: 'standalone', url: e.REDIS_URL, ...common };
+  if (e.REDIS_SENTINELS.length > 0) {
+    const sentinel = { sentinels: e.REDIS_SENTINELS, name: e.REDIS_SENTINEL_NAME ?? '', sentinelPassword: e.REDIS_SENTINEL_PASSWORD };
+    return { mode: 'sentinel', ...sentinel, ...common };
+  }
+  if (e.REDIS_CLUSTER_NODES.length > 0) return { mode: 'cluster', nodes: e.REDIS_CLUSTER_NODES, ...common };
+  return undefined;
+}
+
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
@@ -155,13 +201,15 @@ export function loadConfig(env: Record<string, string | undefined>, options: Loa
   const lines = parsed.success ? [] : parsed.error.issues.map((issue) => `${issue.path.join('.') || 'environment'}: ${issue.message}`);
   if (parsed.success && parsed.data.NODE_ENV === 'production') {
     for (const name of options.requiredInProduction ?? PRODUCTION_REQUIRED) {
-      const value = parsed.data[name];
+      // Redis under Sentinel or as a Cluster stands for REDIS_URL.
+      const value = name === 'REDIS_URL' ? redisConnection(parsed.data, []) : parsed.data[name];
       if (value === undefined || (Array.isArray(value) && value.length === 0)) lines.push(`${name}: is required when NODE_ENV=production`);
     }
   }
   if (parsed.success && parsed.data.MIGRATION_DATABASE_URL && !parsed.data.DATABASE_URL) {
     lines.push('MIGRATION_DATABASE_URL: needs DATABASE_URL (the embedded database is migrated through its own handle)');
   }
+  const redis = parsed.success ? redisConnection(parsed.data, lines) : undefined;
   if (!parsed.success || lines.length > 0) throw new ConfigError(`invalid configuration: ${lines.join('; ')}`);
   const e = parsed.data;
   return {
@@ -177,6 +225,7 @@ export function loadConfig(env: Record<string, string | undefined>, options: Loa
     migrateOnStart: e.MIGRATE_ON_START === 'true',
     redisUrl: e.REDIS_URL,
     redisKeyPrefix: e.REDIS_KEY_PREFIX,
+    redis,
     adminTokens: e.ADMIN_TOKENS,
     secretKey: e.SECRET_KEY,
     trustedProxies: e.TRUSTED_PROXIES,

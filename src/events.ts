@@ -1,7 +1,7 @@
 // Change notifications between instances (issue 4: a removed resource server or a rotated
-// secret must be seen by every instance promptly). Redis pub/sub when REDIS_URL is set (a
-// subscriber connection of its own, as Redis requires); in-process otherwise, where there is
-// only one instance.
+// secret must be seen by every instance promptly). Redis pub/sub when Redis is configured, in any
+// of its modes (a subscriber connection of its own, as Redis requires: src/redis/subscriber.ts);
+// in-process otherwise, where there is only one instance.
 //
 // Pub/sub is fire-and-forget: a message published while an instance is disconnected never
 // reaches it. So every (re)connection of the subscriber tells the listeners to resynchronise,
@@ -9,6 +9,8 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis/connection.js';
+import { createSubscriber } from './redis/subscriber.js';
 
 export type ChangeTopic = 'resource-servers' | 'clients';
 
@@ -51,15 +53,7 @@ export function createLocalEvents(onError: (err: Error) => void = () => {}): Cha
   };
 }
 
-export function createRedisEvents(publisher: Redis, channelPrefix: string, onError: (err: Error) => void = () => {}): ChangeEvents {
-  // duplicate(): same URL and options; a subscribed connection can run no other command.
-  // No offline queue and no auto-resubscribe: a SUBSCRIBE queued while disconnected is flushed
-  // (and lost for good) once maxRetriesPerRequest reconnect attempts fail, and ioredis only
-  // re-subscribes channels that were confirmed. We subscribe every wanted channel ourselves on
-  // every 'ready' instead, and notify the listeners only once Redis has confirmed it.
-  const subscriber = publisher.duplicate({ enableOfflineQueue: false, autoResubscribe: false });
-  // Connection errors are already reported by the publisher connection, to the same server.
-  subscriber.on('error', () => {});
+export function createRedisEvents(publisher: RedisClient, channelPrefix: string, onError: (err: Error) => void = () => {}): ChangeEvents {
   const local = new EventEmitter();
   const wanted = new Set<ChangeTopic>();
   const namespace = `${channelPrefix}events:`;
@@ -68,20 +62,25 @@ export function createRedisEvents(publisher: Redis, channelPrefix: string, onErr
 
   // The message names its sender, which has already notified its own listeners at once.
   const origin = randomUUID();
-  subscriber.on('message', (name: string, sender: string) => {
+  const onMessage = (name: string, sender: string) => {
     if (name.startsWith(namespace) && sender !== origin) notify(local, name.slice(namespace.length), onError);
-  });
+  };
 
-  const resynchronise = async () => {
+  // Every wanted channel is subscribed on every 'ready' (src/redis/subscriber.ts: no offline
+  // queue, no auto-resubscribe), and the listeners are told to resync only once Redis confirmed it.
+  const resynchronise = async (connection: Redis) => {
     if (wanted.size === 0 || closed) return;
     try {
-      await subscriber.subscribe(...[...wanted].map(channel));
+      await connection.subscribe(...[...wanted].map(channel));
     } catch {
       return; // the connection dropped again: the next 'ready' retries
     }
     for (const topic of wanted) notify(local, topic, onError);
   };
-  subscriber.on('ready', () => void resynchronise());
+  const subscriber = createSubscriber(publisher, (connection) => {
+    connection.on('message', onMessage);
+    connection.on('ready', () => void resynchronise(connection));
+  });
 
   return {
     async publish(topic) {
@@ -99,12 +98,13 @@ export function createRedisEvents(publisher: Redis, channelPrefix: string, onErr
       if (wanted.has(topic)) return;
       wanted.add(topic);
       // When not ready now, the coming 'ready' subscribes it.
-      if (subscriber.status === 'ready') void subscriber.subscribe(channel(topic)).catch(() => {});
+      const connection = subscriber.current();
+      if (connection?.status === 'ready') void connection.subscribe(channel(topic)).catch(() => {});
     },
     async close() {
       closed = true;
       local.removeAllListeners();
-      subscriber.disconnect();
+      subscriber.close();
     },
   };
 }

@@ -1,7 +1,7 @@
 // The service's shared resources, created once per process and used by both listeners (the
 // public port and the internal admin port are two Fastify instances over the same storage: an
 // embedded PGlite directory can be opened by one handle only).
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import type { LoginGuard } from './oauth/login-guard.js';
@@ -19,15 +19,16 @@ import { createLoginLimiter } from './security/login-limiter.js';
 import { type PasswordHasher, createPasswordHasher } from './security/password-hasher.js';
 import { SecretBox } from './security/secret-box.js';
 import { MemoryTokenStore } from './token-store/memory-token-store.js';
-import { RedisTokenStore, createRedisClient, waitUntilReady } from './token-store/redis-token-store.js';
+import { createRedisClient, waitUntilReady } from './redis/connection.js';
+import { RedisTokenStore } from './token-store/redis-token-store.js';
 import type { TokenStore } from './token-store/token-store.js';
 
 export interface Services {
   config: Config;
   log: Logger;
   db: Database;
-  /** The Redis connection, when REDIS_URL is set (shared by the token store and other Redis users). */
-  redis: Redis | undefined;
+  /** The Redis client, when a Redis mode is configured (docs/redis.md; shared by the token store and other Redis users). */
+  redis: Redis | Cluster | undefined;
   tokenStore: TokenStore;
   /** Cross-instance change notifications (Redis pub/sub, or in-process). */
   events: ChangeEvents;
@@ -70,11 +71,11 @@ export async function createServices(config: Config, log: Logger): Promise<Servi
     } else {
       await db.assertMigrated();
     }
-    let redis: Redis | undefined;
+    let redis: Redis | Cluster | undefined;
     let tokenStore: TokenStore;
-    if (config.redisUrl) {
+    if (config.redis) {
       let lastError = '';
-      redis = createRedisClient(config.redisUrl, (err) => {
+      redis = createRedisClient(config.redis, (err) => {
         // One line per distinct error, not one per reconnect attempt.
         if (err.message !== lastError) log.warn({ err: err.message }, 'token store connection error');
         lastError = err.message;

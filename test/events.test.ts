@@ -6,7 +6,7 @@ import { type Server, type Socket, connect, createServer } from 'node:net';
 import type { Redis } from 'ioredis';
 import t from 'tap';
 import { type ChangeEvents, createLocalEvents, createRedisEvents } from '../src/events.js';
-import { createRedisClient, waitUntilReady } from '../src/token-store/redis-token-store.js';
+import { createRedisClient, waitUntilReady } from '../src/redis/connection.js';
 
 /** Resolves once `condition` holds; fails after `ms` (checked every 20 ms). */
 async function waitFor(condition: () => boolean, ms: number, what: string): Promise<number> {

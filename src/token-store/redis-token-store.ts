@@ -41,38 +41,6 @@ export interface RedisOptions {
   onError?: (err: Error) => void;
 }
 
-/** Connection settings shared by every Redis client of the service (issue 5: bounded everything). */
-export function createRedisClient(url: string, onError: (err: Error) => void = () => {}): Redis {
-  const redis = new Redis(url, {
-    // Issue 4: batching concurrent GETs into one write is worth ~25% on the introspection path.
-    enableAutoPipelining: true,
-    // Fail fast while disconnected so callers answer 503 at once instead of queueing.
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    commandTimeout: 2000,
-    connectTimeout: 3000,
-    // Reconnect forever with a capped back-off: recovery needs no restart.
-    retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 2000),
-  });
-  redis.on('error', onError);
-  return redis;
-}
-
-export async function waitUntilReady(redis: Redis, timeoutMs: number): Promise<boolean> {
-  if (redis.status === 'ready') return true;
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      redis.off('ready', onReady);
-      resolve(false);
-    }, timeoutMs);
-    const onReady = () => {
-      clearTimeout(timer);
-      resolve(true);
-    };
-    redis.once('ready', onReady);
-  });
-}
-
 export class RedisTokenStore implements TokenStore {
   readonly #redis: Redis;
   readonly #scripts: Scripts;
