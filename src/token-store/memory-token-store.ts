@@ -1,6 +1,16 @@
-// The embedded default: the same semantics as the Redis store, in this process's memory.
+// The embedded default: the same semantics as the Redis store, in this process's memory. Each
+// method runs to completion without awaiting, so every change is atomic, as a Lua script is.
 // Expiry is checked on every read; a timer sweeps expired entries so memory stays bounded.
-import { hashToken, type ConsumeResult, type TokenClaims, type TokenPair, type TokenStore } from './token-store.js';
+import {
+  type ConsumeResult,
+  FAMILY_TOMBSTONE_MS,
+  familyOf,
+  hashToken,
+  type RefreshRevocation,
+  type TokenClaims,
+  type TokenPair,
+  type TokenStore,
+} from './token-store.js';
 
 interface Entry<T> {
   value: T;
@@ -13,19 +23,21 @@ interface StoredRefresh {
 }
 
 interface Family {
-  accessHash: string;
+  accessHash: string | undefined;
   refreshHash: string | undefined;
-  userId: string;
-  clientId: string;
+  clientId: string | undefined;
+  /** A revoked family: nothing may be saved into it any more. */
+  dead: boolean;
 }
 
 export class MemoryTokenStore implements TokenStore {
   readonly #access = new Map<string, Entry<TokenClaims>>();
   readonly #refresh = new Map<string, Entry<StoredRefresh>>();
+  /** Rotated refresh tokens: hash → family id, until the token would have expired. */
   readonly #used = new Map<string, Entry<string>>();
   readonly #families = new Map<string, Entry<Family>>();
-  readonly #byUser = new Map<string, Set<string>>();
-  readonly #byClient = new Map<string, Set<string>>();
+  readonly #byClient = new Map<string, Map<string, number>>();
+  readonly #generations = new Map<string, number>();
   readonly #sweeper: NodeJS.Timeout;
 
   constructor(
@@ -36,9 +48,20 @@ export class MemoryTokenStore implements TokenStore {
     this.#sweeper.unref();
   }
 
-  async savePair(pair: TokenPair): Promise<void> {
-    const accessHash = hashToken(pair.access.token);
+  async clientGeneration(clientId: string): Promise<string> {
+    return String(this.#generations.get(clientId) ?? 0);
+  }
+
+  async savePair(pair: TokenPair, generation: string): Promise<boolean> {
     const claims = pair.access.claims;
+    const familyId = claims.familyId;
+    const existing = this.#get(this.#families, familyId);
+    if (existing?.dead) return false;
+    if (generation !== (await this.clientGeneration(claims.clientId))) {
+      this.#kill(familyId);
+      return false;
+    }
+    const accessHash = hashToken(pair.access.token);
     this.#access.set(accessHash, { value: claims, expiresAt: claims.exp * 1000 });
     let refreshHash: string | undefined;
     let familyExpiresAt = claims.exp * 1000;
@@ -47,12 +70,14 @@ export class MemoryTokenStore implements TokenStore {
       familyExpiresAt = pair.refresh.claims.exp * 1000;
       this.#refresh.set(refreshHash, { value: { claims: pair.refresh.claims, accessHash }, expiresAt: familyExpiresAt });
     }
-    this.#families.set(claims.familyId, {
-      value: { accessHash, refreshHash, userId: claims.userId, clientId: claims.clientId },
+    this.#families.set(familyId, {
+      value: { accessHash, refreshHash, clientId: claims.clientId, dead: false },
       expiresAt: familyExpiresAt,
     });
-    index(this.#byUser, claims.userId, claims.familyId);
-    index(this.#byClient, claims.clientId, claims.familyId);
+    const index = this.#byClient.get(claims.clientId) ?? new Map<string, number>();
+    index.set(familyId, familyExpiresAt);
+    this.#byClient.set(claims.clientId, index);
+    return true;
   }
 
   async findAccessToken(token: string): Promise<TokenClaims | null> {
@@ -65,16 +90,17 @@ export class MemoryTokenStore implements TokenStore {
 
   async consumeRefreshToken(token: string): Promise<ConsumeResult> {
     const hash = hashToken(token);
-    const entry = this.#refresh.get(hash);
-    if (entry && entry.expiresAt > this.now()) {
+    const stored = this.#get(this.#refresh, hash);
+    if (stored) {
+      const expiresAt = (this.#refresh.get(hash) as Entry<StoredRefresh>).expiresAt;
       this.#refresh.delete(hash);
-      this.#access.delete(entry.value.accessHash);
-      this.#used.set(hash, { value: entry.value.claims.familyId, expiresAt: entry.expiresAt });
-      return { status: 'consumed', claims: entry.value.claims };
+      this.#access.delete(stored.accessHash);
+      this.#used.set(hash, { value: stored.claims.familyId, expiresAt });
+      return { status: 'consumed', claims: stored.claims };
     }
     const familyId = this.#get(this.#used, hash);
     if (familyId !== null) {
-      await this.revokeFamily(familyId);
+      this.#kill(familyId);
       return { status: 'reused', familyId };
     }
     return { status: 'unknown' };
@@ -87,31 +113,26 @@ export class MemoryTokenStore implements TokenStore {
     return claims;
   }
 
-  async revokeRefreshToken(token: string): Promise<TokenClaims | null> {
+  async revokeRefreshToken(token: string, clientId: string): Promise<RefreshRevocation> {
     const hash = hashToken(token);
-    const stored = this.#get(this.#refresh, hash);
-    if (!stored) return null;
-    this.#refresh.delete(hash);
-    this.#access.delete(stored.accessHash);
-    return stored.claims;
+    const familyId = this.#get(this.#refresh, hash)?.claims.familyId ?? this.#get(this.#used, hash);
+    const family = familyId === null || familyId !== familyOf(token) ? null : this.#get(this.#families, familyId);
+    if (familyId === null || family === null) return 'unknown';
+    if (family.clientId !== clientId) return 'other_client';
+    this.#kill(familyId);
+    return 'revoked';
   }
 
   async revokeFamily(familyId: string): Promise<void> {
-    const family = this.#families.get(familyId)?.value;
-    this.#families.delete(familyId);
-    if (!family) return;
-    this.#access.delete(family.accessHash);
-    if (family.refreshHash) this.#refresh.delete(family.refreshHash);
-    this.#byUser.get(family.userId)?.delete(familyId);
-    this.#byClient.get(family.clientId)?.delete(familyId);
-  }
-
-  async revokeUserTokens(userId: string): Promise<number> {
-    return this.#revokeIndexed(this.#byUser, userId);
+    this.#kill(familyId);
   }
 
   async revokeClientTokens(clientId: string): Promise<number> {
-    return this.#revokeIndexed(this.#byClient, clientId);
+    this.#generations.set(clientId, (this.#generations.get(clientId) ?? 0) + 1);
+    const families = [...(this.#byClient.get(clientId)?.keys() ?? [])];
+    for (const familyId of families) this.#kill(familyId);
+    this.#byClient.delete(clientId);
+    return families.length;
   }
 
   async ping(): Promise<void> {}
@@ -120,11 +141,17 @@ export class MemoryTokenStore implements TokenStore {
     clearInterval(this.#sweeper);
   }
 
-  async #revokeIndexed(indexMap: Map<string, Set<string>>, key: string): Promise<number> {
-    const families = [...(indexMap.get(key) ?? [])];
-    for (const familyId of families) await this.revokeFamily(familyId);
-    indexMap.delete(key);
-    return families.length;
+  /** Deletes the family's live pair and leaves a tombstone that outlives any grant in flight. */
+  #kill(familyId: string): void {
+    const entry = this.#families.get(familyId);
+    const family = entry && entry.expiresAt > this.now() ? entry.value : undefined;
+    if (family?.accessHash) this.#access.delete(family.accessHash);
+    if (family?.refreshHash) this.#refresh.delete(family.refreshHash);
+    const expiresAt = Math.max(entry?.expiresAt ?? 0, this.now() + FAMILY_TOMBSTONE_MS);
+    this.#families.set(familyId, {
+      value: { accessHash: undefined, refreshHash: undefined, clientId: family?.clientId, dead: true },
+      expiresAt,
+    });
   }
 
   #get<T>(map: Map<string, Entry<T>>, key: string): T | null {
@@ -139,20 +166,12 @@ export class MemoryTokenStore implements TokenStore {
 
   #sweep(): void {
     const now = this.now();
-    for (const map of [this.#access, this.#refresh, this.#used] as Map<string, Entry<unknown>>[]) {
+    for (const map of [this.#access, this.#refresh, this.#used, this.#families] as Map<string, Entry<unknown>>[]) {
       for (const [key, entry] of map) if (entry.expiresAt <= now) map.delete(key);
     }
-    for (const [familyId, entry] of this.#families) {
-      if (entry.expiresAt > now) continue;
-      this.#families.delete(familyId);
-      this.#byUser.get(entry.value.userId)?.delete(familyId);
-      this.#byClient.get(entry.value.clientId)?.delete(familyId);
+    for (const [clientId, index] of this.#byClient) {
+      for (const [familyId, expiresAt] of index) if (expiresAt <= now) index.delete(familyId);
+      if (index.size === 0) this.#byClient.delete(clientId);
     }
   }
-}
-
-function index(map: Map<string, Set<string>>, key: string, familyId: string): void {
-  const set = map.get(key) ?? new Set<string>();
-  set.add(familyId);
-  map.set(key, set);
 }

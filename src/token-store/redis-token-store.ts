@@ -1,10 +1,22 @@
-// The production token store on Redis (ioredis). Values and expiry are written in one command
-// (SET … PXAT), multi-key changes run as Lua scripts, and the hot path is one GET.
-import { Redis } from 'ioredis';
+// The production token store on Redis (ioredis): standalone, Sentinel or Cluster. Values and
+// expiry are written in one command (SET … PXAT), changes run as Lua scripts that each touch one
+// hash slot (redis-scripts.ts lays the keys out), and the hot path is one GET.
+import type { Cluster } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import { DependencyUnavailableError } from '../errors.js';
-import { CONSUME_REFRESH, REVOKE_FAMILY, REVOKE_INDEX, REVOKE_REFRESH, SAVE_PAIR } from './redis-scripts.js';
-import { hashToken, type ConsumeResult, type TokenClaims, type TokenPair, type TokenStore } from './token-store.js';
+import { CONSUME_REFRESH, CUT_OFF, INDEX_FAMILY, REVOKE_FAMILY, REVOKE_REFRESH, SAVE_PAIR } from './redis-scripts.js';
+import {
+  type ConsumeResult,
+  FAMILY_TOMBSTONE_MS,
+  familyOf,
+  hashToken,
+  isFamilyId,
+  type RefreshRevocation,
+  type TokenClaims,
+  type TokenPair,
+  type TokenStore,
+} from './token-store.js';
 
 interface StoredRefresh {
   c: TokenClaims;
@@ -27,13 +39,8 @@ function unavailable(err: unknown): never {
   throw new DependencyUnavailableError('token store', err);
 }
 
-interface Scripts {
-  savePair(...args: (string | number)[]): Promise<number>;
-  consumeRefresh(...args: string[]): Promise<[string, string?]>;
-  revokeRefresh(...args: string[]): Promise<string | null>;
-  revokeFamily(...args: string[]): Promise<number>;
-  revokeIndex(...args: string[]): Promise<number>;
-}
+type Script = (...args: (string | number)[]) => Promise<unknown>;
+type ScriptName = 'savePair' | 'indexFamily' | 'cutOff' | 'revokeFamily' | 'consumeRefresh' | 'revokeRefresh';
 
 export interface RedisOptions {
   url: string;
@@ -41,60 +48,96 @@ export interface RedisOptions {
   onError?: (err: Error) => void;
 }
 
-export class RedisTokenStore implements TokenStore {
-  readonly #redis: Redis;
-  readonly #scripts: Scripts;
-  readonly #prefix: string;
-  readonly #parsed = new LRUCache<string, TokenClaims>({ max: PARSED_RECORDS });
+export interface RedisTokenStoreOptions {
+  keyPrefix: string;
+  /**
+   * Resolves once the writes to `keys` are on enough replicas, and rejects when they cannot be
+   * made durable in time (WAIT; docs/redis.md). A revocation is acknowledged only after it, so a
+   * failover cannot bring a revoked token back. Absent: the writes are acknowledged as applied.
+   */
+  confirmDurable?: (keys: string[]) => Promise<void>;
+}
 
-  constructor(redis: Redis, keyPrefix: string) {
+export class RedisTokenStore implements TokenStore {
+  readonly #redis: Redis | Cluster;
+  readonly #prefix: string;
+  readonly #confirmDurable: (keys: string[]) => Promise<void>;
+  readonly #parsed = new LRUCache<string, TokenClaims>({ max: PARSED_RECORDS });
+  readonly #scripts: Record<ScriptName, Script>;
+
+  constructor(redis: Redis | Cluster, options: RedisTokenStoreOptions) {
     this.#redis = redis;
-    this.#prefix = keyPrefix;
-    redis.defineCommand('raSavePair', { numberOfKeys: 5, lua: SAVE_PAIR });
-    redis.defineCommand('raConsumeRefresh', { numberOfKeys: 2, lua: CONSUME_REFRESH });
-    redis.defineCommand('raRevokeRefresh', { numberOfKeys: 1, lua: REVOKE_REFRESH });
-    redis.defineCommand('raRevokeFamily', { numberOfKeys: 0, lua: REVOKE_FAMILY });
-    redis.defineCommand('raRevokeIndex', { numberOfKeys: 1, lua: REVOKE_INDEX });
-    const r = redis as unknown as Record<string, (...args: unknown[]) => Promise<never>>;
-    this.#scripts = {
-      savePair: (...a) => r.raSavePair!(...a),
-      consumeRefresh: (...a) => r.raConsumeRefresh!(...a),
-      revokeRefresh: (...a) => r.raRevokeRefresh!(...a),
-      revokeFamily: (...a) => r.raRevokeFamily!(...a),
-      revokeIndex: (...a) => r.raRevokeIndex!(...a),
+    this.#prefix = options.keyPrefix;
+    this.#confirmDurable = options.confirmDurable ?? (async () => {});
+    const scripts: Record<ScriptName, [number, string]> = {
+      savePair: [3, SAVE_PAIR],
+      indexFamily: [2, INDEX_FAMILY],
+      cutOff: [2, CUT_OFF],
+      revokeFamily: [1, REVOKE_FAMILY],
+      consumeRefresh: [3, CONSUME_REFRESH],
+      revokeRefresh: [3, REVOKE_REFRESH],
     };
+    const commands = redis as unknown as Record<string, Script>;
+    const bound: Partial<Record<ScriptName, Script>> = {};
+    for (const [name, [numberOfKeys, lua]] of Object.entries(scripts) as [ScriptName, [number, string]][]) {
+      const command = `ra_${name}`;
+      redis.defineCommand(command, { numberOfKeys, lua });
+      bound[name] = (...args) => (commands[command] as Script)(...args);
+    }
+    this.#scripts = bound as Record<ScriptName, Script>;
   }
 
-  async savePair(pair: TokenPair): Promise<void> {
-    const p = this.#prefix;
+  /** The family's hash; its other keys start with `${family}:`. */
+  #family(familyId: string): string {
+    return `${this.#prefix}{f:${familyId}}`;
+  }
+
+  #client(clientId: string): { gen: string; fams: string } {
+    const tag = `${this.#prefix}{c:${clientId}}`;
+    return { gen: `${tag}:gen`, fams: `${tag}:fams` };
+  }
+
+  async clientGeneration(clientId: string): Promise<string> {
+    return (await this.#call(() => this.#redis.get(this.#client(clientId).gen))) ?? '0';
+  }
+
+  async savePair(pair: TokenPair, generation: string): Promise<boolean> {
     const claims = pair.access.claims;
+    const family = this.#family(claims.familyId);
+    const client = this.#client(claims.clientId);
     const accessHash = hashToken(pair.access.token);
     const refreshHash = pair.refresh ? hashToken(pair.refresh.token) : '';
-    const refreshValue = pair.refresh ? JSON.stringify({ c: pair.refresh.claims, a: accessHash } satisfies StoredRefresh) : '';
-    await this.#call(() =>
-      this.#scripts.savePair(
-        `${p}at:${accessHash}`,
-        pair.refresh ? `${p}rt:${refreshHash}` : `${p}rt:none`,
-        `${p}fam:${claims.familyId}`,
-        `${p}user:${claims.userId}`,
-        `${p}client:${claims.clientId}`,
-        JSON.stringify(claims),
-        claims.exp * 1000,
-        refreshValue,
-        pair.refresh ? pair.refresh.claims.exp * 1000 : 0,
-        accessHash,
-        refreshHash,
-        claims.familyId,
-        Date.now(),
-        claims.userId,
-        claims.clientId,
-      ),
+    const familyExpMs = (pair.refresh ?? pair.access).claims.exp * 1000;
+    // Both at once (one round trip with auto-pipelining; two slots on a cluster). Their order does
+    // not matter: a cut-off that sees the family in the index kills it (and the tombstone refuses
+    // a save that comes later); one that does not has bumped the generation this answers.
+    const [saved, current] = await this.#call(() =>
+      Promise.all([
+        this.#scripts.savePair(
+          family,
+          `${family}:at:${accessHash}`,
+          pair.refresh ? `${family}:rt:${refreshHash}` : `${family}:at:${accessHash}`,
+          JSON.stringify(claims),
+          claims.exp * 1000,
+          pair.refresh ? JSON.stringify({ c: pair.refresh.claims, a: accessHash } satisfies StoredRefresh) : '',
+          pair.refresh ? pair.refresh.claims.exp * 1000 : 0,
+          accessHash,
+          refreshHash,
+          claims.clientId,
+        ),
+        this.#scripts.indexFamily(client.gen, client.fams, claims.familyId, familyExpMs, Date.now()),
+      ]),
     );
+    if (saved === 1 && current === generation) return true;
+    if (saved === 1) await this.revokeFamily(claims.familyId);
+    return false;
   }
 
   // The hot path: one promise on top of ioredis's, not the async layers of #call.
   findAccessToken(token: string): Promise<TokenClaims | null> {
-    return this.#redis.get(`${this.#prefix}at:${hashToken(token)}`).then(this.#accessClaims, unavailable);
+    const familyId = familyOf(token);
+    if (familyId === null) return Promise.resolve(null);
+    return this.#redis.get(`${this.#family(familyId)}:at:${hashToken(token)}`).then(this.#accessClaims, unavailable);
   }
 
   readonly #accessClaims = (value: string | null): TokenClaims | null => {
@@ -109,40 +152,66 @@ export class RedisTokenStore implements TokenStore {
   };
 
   async findRefreshToken(token: string): Promise<TokenClaims | null> {
-    const value = await this.#call(() => this.#redis.get(`${this.#prefix}rt:${hashToken(token)}`));
+    const familyId = familyOf(token);
+    if (familyId === null) return null;
+    const value = await this.#call(() => this.#redis.get(`${this.#family(familyId)}:rt:${hashToken(token)}`));
     return value === null ? null : (JSON.parse(value) as StoredRefresh).c;
   }
 
   async consumeRefreshToken(token: string): Promise<ConsumeResult> {
+    const familyId = familyOf(token);
+    if (familyId === null) return { status: 'unknown' };
+    const family = this.#family(familyId);
     const hash = hashToken(token);
-    const [status, value] = await this.#call(() =>
-      this.#scripts.consumeRefresh(`${this.#prefix}rt:${hash}`, `${this.#prefix}used:${hash}`, this.#prefix),
-    );
+    const [status, value] = (await this.#call(() =>
+      this.#scripts.consumeRefresh(`${family}:rt:${hash}`, `${family}:used:${hash}`, family, `${family}:`, FAMILY_TOMBSTONE_MS),
+    )) as [string, string?];
     if (status === 'consumed' && value) return { status, claims: (JSON.parse(value) as StoredRefresh).c };
-    if (status === 'reused' && value) return { status, familyId: value };
+    if (status === 'reused') {
+      await this.#durable([family]);
+      return { status, familyId };
+    }
     return { status: 'unknown' };
   }
 
   async revokeAccessToken(token: string): Promise<TokenClaims | null> {
-    const value = await this.#call(() => this.#redis.getdel(`${this.#prefix}at:${hashToken(token)}`));
+    const familyId = familyOf(token);
+    if (familyId === null) return null;
+    const key = `${this.#family(familyId)}:at:${hashToken(token)}`;
+    const value = await this.#call(() => this.#redis.getdel(key));
+    if (value !== null) await this.#durable([key]);
     return value === null ? null : (JSON.parse(value) as TokenClaims);
   }
 
-  async revokeRefreshToken(token: string): Promise<TokenClaims | null> {
-    const value = await this.#call(() => this.#scripts.revokeRefresh(`${this.#prefix}rt:${hashToken(token)}`, this.#prefix));
-    return value ? (JSON.parse(value) as StoredRefresh).c : null;
+  async revokeRefreshToken(token: string, clientId: string): Promise<RefreshRevocation> {
+    const familyId = familyOf(token);
+    if (familyId === null) return 'unknown';
+    const family = this.#family(familyId);
+    const hash = hashToken(token);
+    const outcome = (await this.#call(() =>
+      this.#scripts.revokeRefresh(`${family}:rt:${hash}`, `${family}:used:${hash}`, family, `${family}:`, FAMILY_TOMBSTONE_MS, clientId),
+    )) as RefreshRevocation;
+    if (outcome === 'revoked') await this.#durable([family]);
+    return outcome;
   }
 
   async revokeFamily(familyId: string): Promise<void> {
-    await this.#call(() => this.#scripts.revokeFamily(this.#prefix, familyId));
-  }
-
-  async revokeUserTokens(userId: string): Promise<number> {
-    return this.#call(() => this.#scripts.revokeIndex(`${this.#prefix}user:${userId}`, this.#prefix));
+    if (!isFamilyId(familyId)) return;
+    const family = this.#family(familyId);
+    await this.#call(() => this.#scripts.revokeFamily(family, `${family}:`, FAMILY_TOMBSTONE_MS));
+    await this.#durable([family]);
   }
 
   async revokeClientTokens(clientId: string): Promise<number> {
-    return this.#call(() => this.#scripts.revokeIndex(`${this.#prefix}client:${clientId}`, this.#prefix));
+    const client = this.#client(clientId);
+    const families = (await this.#call(() => this.#scripts.cutOff(client.gen, client.fams))) as string[];
+    // Family by family (each in its own slot); a failure part-way fails the cut-off, and calling
+    // it again revokes the rest (the index keeps every family until it is revoked).
+    const keys = families.filter(isFamilyId).map((familyId) => this.#family(familyId));
+    await this.#call(() => Promise.all(keys.map((family) => this.#scripts.revokeFamily(family, `${family}:`, FAMILY_TOMBSTONE_MS))));
+    await this.#durable([client.gen, ...keys]);
+    if (families.length > 0) await this.#call(() => this.#redis.zrem(client.fams, ...families));
+    return families.length;
   }
 
   async ping(): Promise<void> {
@@ -151,6 +220,10 @@ export class RedisTokenStore implements TokenStore {
 
   async close(): Promise<void> {
     await this.#redis.quit().catch(() => this.#redis.disconnect());
+  }
+
+  async #durable(keys: string[]): Promise<void> {
+    await this.#call(() => this.#confirmDurable(keys));
   }
 
   async #call<T>(command: () => Promise<T>): Promise<T> {

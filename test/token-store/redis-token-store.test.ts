@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import t from 'tap';
-import { createRedisClient, RedisTokenStore, waitUntilReady } from '../../src/token-store/redis-token-store.js';
+import { createRedisClient, waitUntilReady } from '../../src/redis/connection.js';
+import { RedisTokenStore } from '../../src/token-store/redis-token-store.js';
 import { generateToken } from '../../src/security/secret-box.js';
-import { pair, tokenStoreContract } from './token-store-contract.js';
+import { pair, save, tokenStoreContract } from './token-store-contract.js';
 
 const url = process.env.TEST_REDIS_URL;
 if (!url) {
@@ -13,15 +14,15 @@ if (!url) {
   tokenStoreContract(t, async () => {
     const redis = createRedisClient(url);
     await waitUntilReady(redis, 5000);
-    return new RedisTokenStore(redis, prefix);
+    return new RedisTokenStore(redis, { keyPrefix: prefix });
   });
 
   t.test('a Redis dump holds no raw token: keys are SHA-256 hashes, values carry no token', async (t) => {
     const redis = createRedisClient(url);
     await waitUntilReady(redis, 5000);
-    const store = new RedisTokenStore(redis, `${prefix}dump:`);
+    const store = new RedisTokenStore(redis, { keyPrefix: `${prefix}dump:` });
     const p = pair();
-    await store.savePair(p);
+    await save(store, p);
     const raw = new Redis(url);
     const keys = await raw.keys(`${prefix}dump:*`);
     t.ok(keys.length >= 4);
