@@ -103,7 +103,7 @@ t.test('instances sharing PostgreSQL and Redis behave as one', { skip: backend.s
     t.equal(await isActive(b, issued.access_token), true, 'active on B first');
     const password = `nova-senha-${generateToken().slice(0, 8)}`;
     await a.services.resellers.update(reseller.resellerId, { passwordHash: await a.services.hasher.hash(password) });
-    await a.services.tokenStore.revokeUserTokens(String(reseller.userId));
+    await a.services.tokenStore.revokeClientTokens(reseller.clientId);
     t.equal(await isActive(b, issued.access_token), false, 'B: the token is inactive at once');
     t.match((await token(b, reseller)).json(), { error: 'invalid_grant' }, 'B: the old password is refused at once');
     t.equal((await token(b, { ...reseller, password })).statusCode, 200, 'B: the new password works at once');

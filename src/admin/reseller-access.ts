@@ -2,10 +2,11 @@
 // (API.md "Admin API"): the orchestration of hashing, sealing, token revocation, change events
 // and the audit trail over the resellers repository. Knows nothing of HTTP.
 //
-// Ordering: a change that must cut a user off (switching the access off, a new password, a new
-// e-mail) revokes the user's and client's tokens BEFORE the database update, so that a token
-// store outage fails the call (503) before anything changed, and AFTER it, so that a token
-// issued in between (by a login that still saw the old row) does not survive either.
+// Ordering: a change that must cut a reseller off (switching the access off, a new password, a new
+// e-mail, a new secret) revokes the client's tokens BEFORE the database update, so that a token
+// store outage fails the call (503) before anything changed, and AFTER it: the second cut-off
+// bumps the client's generation after the new row is committed, so that a grant that read the old
+// row is refused when it saves (docs/revocation.md), and it is only then that the call answers.
 import { ConflictError, NotFoundError, ValidationFailedError } from '../errors.js';
 import type { ResellerAccess, ResellerAccessChanges } from '../repositories/resellers-repository.js';
 import type { ResellerApiInput } from '../schemas/admin.js';
@@ -44,16 +45,11 @@ export function createResellerAccessAdmin(deps: ResellerAccessDeps) {
   };
 
   /**
-   * Every token of the access's user and client (one user per client, so both cover the same
-   * families), and the Passport tokens imported for the user (issue 8); `announce` then makes
-   * every instance drop its cached view of those.
+   * Every token of the access's client (and so of its one user), and the Passport tokens imported
+   * for the user; `announce` then makes every instance drop its cached view of those.
    */
   const revokeTokens = async (access: ResellerAccess): Promise<void> => {
-    await Promise.all([
-      tokenStore.revokeUserTokens(String(access.userId)),
-      tokenStore.revokeClientTokens(String(access.clientId)),
-      legacyTokens.revokeUserTokens(access.userId),
-    ]);
+    await Promise.all([tokenStore.revokeClientTokens(String(access.clientId)), legacyTokens.revokeUserTokens(access.userId)]);
   };
 
   /**
@@ -144,12 +140,15 @@ export function createResellerAccessAdmin(deps: ResellerAccessDeps) {
 
     /**
      * A new secret; the old one fails at once because /oauth/token reads the client on every
-     * request. Issued tokens stay valid: the secret alone never obtained one (the password grant
-     * also needs the user's password), and their refresh tokens now need the new secret.
+     * request. A rotation is a cut-off (the old secret may have leaked together with tokens):
+     * every token issued before it is revoked, and a grant that authenticated with the old secret
+     * while it ran gets none.
      */
     async rotateSecret(resellerId: string, actor: Actor): Promise<ApiAccessView> {
       const existing = await find(resellerId);
+      await revokeTokens(existing);
       const access = await resellers.update(resellerId, { secret: secretBox.seal(generateClientSecret()) });
+      await revokeTokens(access);
       await announce();
       audit(log, actor, 'reseller.api.rotate-secret', { resellerId, clientId: existing.clientId }, ['clientSecret']);
       return toApiAccess(access, secretBox);

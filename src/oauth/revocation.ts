@@ -6,7 +6,8 @@ import type { ClientsRepository } from '../repositories/clients-repository.js';
 import type { PasswordHasher } from '../security/password-hasher.js';
 import type { SecretBox } from '../security/secret-box.js';
 import type { TokenClaims, TokenStore } from '../token-store/token-store.js';
-import { type ClientCredentials, parseClientId, verifyClientSecret } from './client-credentials.js';
+import { type ClientCredentials, authenticateClientSecret, parseClientId } from './client-credentials.js';
+import type { LoginGuard } from './login-guard.js';
 
 export type RevocationOutcome = 'revoked_access' | 'revoked_refresh' | 'unknown' | 'other_client';
 
@@ -17,14 +18,23 @@ export interface RevocationDeps {
   hasher: PasswordHasher;
 }
 
-/** RFC 7009 §2.1: "The authorization server first validates the client credentials". Returns the client id. */
-export async function authenticateRevokingClient(deps: RevocationDeps, credentials: ClientCredentials): Promise<string> {
+/** Who is revoking: the caller's address, and the limiter that re-checks it before a slow legacy hash. */
+export interface RevocationCaller {
+  ip: string;
+  loginGuard: LoginGuard;
+  onSecretUpgradeFailed?: (err: unknown) => void;
+}
+
+/**
+ * RFC 7009 §2.1: "The authorization server first validates the client credentials". Returns the
+ * client id. Resource servers never own tokens; a disabled client revokes nothing (its tokens are
+ * gone): authenticateClientSecret refuses both, with the same work as for an unknown id.
+ */
+export async function authenticateRevokingClient(deps: RevocationDeps, credentials: ClientCredentials, caller: RevocationCaller): Promise<string> {
   const id = parseClientId(credentials.clientId);
   const client = id === null ? null : await deps.clients.findById(id);
-  // Resource servers never own tokens; a disabled client revokes nothing (its tokens are gone).
-  if (!client?.active || client.kind !== 'reseller' || !(await verifyClientSecret(client, credentials.clientSecret, deps.secretBox, deps.hasher))) {
-    throw new InvalidClientError(credentials.usedBasic);
-  }
+  const authenticated = await authenticateClientSecret(client, credentials.clientSecret, { ...deps, ...caller }, caller.ip);
+  if (!client || !authenticated) throw new InvalidClientError(credentials.usedBasic);
   return String(client.id);
 }
 
@@ -39,21 +49,22 @@ type Kind = 'access' | 'refresh';
 export async function revokeToken(deps: RevocationDeps, clientId: string, token: string, hint: string | undefined): Promise<RevocationOutcome> {
   const order: Kind[] = hint === 'refresh_token' ? ['refresh', 'access'] : ['access', 'refresh'];
   for (const kind of order) {
-    const claims: TokenClaims | null =
-      kind === 'access' ? await deps.tokenStore.findAccessToken(token) : await deps.tokenStore.findRefreshToken(token);
-    if (claims === null) continue;
-    // §2.1: the server "verifies whether the token was issued to the client making the
-    // revocation request"; another client's token is left alone (and still answered 200).
-    if (claims.clientId !== clientId) return 'other_client';
     if (kind === 'access') {
+      const claims: TokenClaims | null = await deps.tokenStore.findAccessToken(token);
+      if (claims === null) continue;
+      // §2.1: the server "verifies whether the token was issued to the client making the
+      // revocation request"; another client's token is left alone (and still answered 200).
+      if (claims.clientId !== clientId) return 'other_client';
       // The refresh token issued with it stays usable (API.md).
       await deps.tokenStore.revokeAccessToken(token);
       return 'revoked_access';
     }
-    // §2.1: revoking a refresh token SHOULD also invalidate the access tokens of the same grant;
-    // the store revokes the one issued with it (earlier ones died when it was rotated).
-    await deps.tokenStore.revokeRefreshToken(token);
-    return 'revoked_refresh';
+    // §2.1: revoking a refresh token SHOULD also invalidate the access tokens of the same grant:
+    // the store revokes its whole family, also when it was rotated a moment ago, so that a
+    // refresh in flight cannot outlive the revocation (docs/revocation.md).
+    const outcome = await deps.tokenStore.revokeRefreshToken(token, clientId);
+    if (outcome === 'revoked') return 'revoked_refresh';
+    if (outcome === 'other_client') return 'other_client';
   }
   return 'unknown';
 }

@@ -3,14 +3,14 @@
 // checked right after the client authenticates (API.md) and the library passes no request.
 import { randomUUID } from 'node:crypto';
 import type OAuth2Server from '@node-oauth/oauth2-server';
-import { UnauthorizedClientError } from '../errors.js';
+import { InvalidCredentialsError, InvalidRefreshTokenError, UnauthorizedClientError } from '../errors.js';
 import type { ClientsRepository, OAuthClientRecord } from '../repositories/clients-repository.js';
 import type { UserRecord, UsersRepository } from '../repositories/users-repository.js';
 import { canonicalAddress, isAllowed } from '../security/networks.js';
 import type { PasswordHasher } from '../security/password-hasher.js';
-import { type SecretBox, generateToken } from '../security/secret-box.js';
+import type { SecretBox } from '../security/secret-box.js';
 import type { TokenClaims, TokenStore } from '../token-store/token-store.js';
-import { parseClientId, verifyClientSecret } from './client-credentials.js';
+import { authenticateClientSecret, parseClientId } from './client-credentials.js';
 import type { LoginGuard } from './login-guard.js';
 import type { LegacyRefreshTokens } from '../passport/legacy-refresh-tokens.js';
 import { resolveScopes } from './scopes.js';
@@ -38,6 +38,8 @@ export interface AppClient extends OAuth2Server.Client {
   id: string;
   grants: string[];
   record: OAuthClientRecord;
+  /** The client's cut-off generation when this request started (token-store.ts). */
+  generation: string;
 }
 
 export interface AppUser extends OAuth2Server.User {
@@ -73,14 +75,19 @@ export function createTokenModel(deps: TokenModelDeps, context: RequestContext) 
 
     async getClient(clientId: string, clientSecret: string): Promise<AppClient | false> {
       const id = parseClientId(clientId);
+      // Read before anything the grant decides on (the client row, the user row, the refresh
+      // token): a cut-off that commits after these reads has bumped it by the time the pair is
+      // saved, and the save is refused (docs/revocation.md).
+      const generation = id === null ? '0' : await deps.tokenStore.clientGeneration(String(id));
       const record = id === null ? null : await deps.clients.findById(id);
-      if (!record?.active || record.kind !== 'reseller') return false;
-      if (!(await verifyClientSecret(record, clientSecret, deps.secretBox, deps.hasher))) return false;
+      // Same work for an unknown, disabled or wrong-secret client (client-credentials.ts).
+      const authenticated = await authenticateClientSecret(record, clientSecret, deps, context.ip);
+      if (!record || !authenticated) return false;
       // Only now, with the client authenticated, may the caller learn about its networks.
       if (!isAllowed(context.ip, record.allowedNetworks)) {
         throw new UnauthorizedClientError(`The client is not allowed to request tokens from ${canonicalAddress(context.ip)}.`);
       }
-      return { id: String(record.id), grants: record.grants, record };
+      return { id: String(record.id), grants: record.grants, record, generation };
     },
 
     /**
@@ -104,19 +111,16 @@ export function createTokenModel(deps: TokenModelDeps, context: RequestContext) 
       return resolveScopes(scope, deps.scopes);
     },
 
-    async generateAccessToken(): Promise<string> {
-      return generateToken();
-    },
-
-    async generateRefreshToken(): Promise<string> {
-      return generateToken();
-    },
-
-    /** Resolves only once the pair is stored: a token is never handed out unless stored (issue 5). */
+    /**
+     * Stores the pair the grant generated (AppGrant.issue): resolves only once it is stored (a
+     * token is never handed out unless stored), and refuses it when its family was revoked or the
+     * client cut off since the request started. `token.continues` marks a rotation or a Passport
+     * exchange, whose refusal reads as a revoked refresh token.
+     */
     async saveToken(token: OAuth2Server.Token, client: AppClient, user: AppUser): Promise<SavedToken> {
-      const familyId = typeof token.familyId === 'string' ? token.familyId : randomUUID();
+      const familyId = String(token.familyId);
       const iat = Math.floor(Date.now() / 1000);
-      const expiresAt = token.accessTokenExpiresAt ?? new Date();
+      const accessTokenExpiresAt = token.accessTokenExpiresAt ?? new Date();
       const claims = (exp: Date): TokenClaims => ({
         jti: randomUUID(),
         clientId: client.id,
@@ -128,12 +132,15 @@ export function createTokenModel(deps: TokenModelDeps, context: RequestContext) 
         exp: Math.floor(exp.getTime() / 1000),
         familyId,
       });
-      await deps.tokenStore.savePair({
-        access: { token: token.accessToken, claims: claims(expiresAt) },
-        refresh:
-          token.refreshToken && token.refreshTokenExpiresAt ? { token: token.refreshToken, claims: claims(token.refreshTokenExpiresAt) } : undefined,
-      });
-      return { ...token, accessTokenExpiresAt: expiresAt, client, user, familyId };
+      const saved = await deps.tokenStore.savePair(
+        {
+          access: { token: token.accessToken, claims: claims(accessTokenExpiresAt) },
+          refresh: token.refreshToken && token.refreshTokenExpiresAt ? { token: token.refreshToken, claims: claims(token.refreshTokenExpiresAt) } : undefined,
+        },
+        client.generation,
+      );
+      if (!saved) throw token.continues ? new InvalidRefreshTokenError('Token has been revoked') : new InvalidCredentialsError();
+      return { ...token, accessTokenExpiresAt, client, user, familyId };
     },
 
     // The library's PasswordModel type requires it (for its authenticate handler, which this

@@ -7,11 +7,12 @@ export function importDeps(services: Pick<Services, 'db' | 'secretBox' | 'tokenS
     prisma: services.db.prisma,
     secretBox: services.secretBox,
     // API.md: a switched-off client, a new password or a new e-mail cuts the tokens off at once.
+    // A user's tokens are its reseller's client's (one user per client): a cut-off of either is
+    // the client's (token-store.ts).
     async revokeTokens({ clientIds, userIds }) {
-      await Promise.all([
-        ...clientIds.map((id) => services.tokenStore.revokeClientTokens(String(id))),
-        ...userIds.map((id) => services.tokenStore.revokeUserTokens(String(id))),
-      ]);
+      const usersClients = await services.db.prisma.reseller.findMany({ where: { user: { id: { in: userIds } } }, select: { clientId: true } });
+      const all = new Set([...clientIds, ...usersClients.map((r) => r.clientId)]);
+      await Promise.all([...all].map((id) => services.tokenStore.revokeClientTokens(String(id))));
     },
     // Running instances drop what they cached about clients, legacy token revocations included.
     announce: () => services.events.publish('clients'),

@@ -61,15 +61,12 @@ eachBackend(t, async (t, backend) => {
         await redis.connect();
       };
     }
-    const original = { user: tokenStore.revokeUserTokens, client: tokenStore.revokeClientTokens };
-    const fail = async (): Promise<number> => {
+    const original = tokenStore.revokeClientTokens;
+    tokenStore.revokeClientTokens = async (): Promise<number> => {
       throw new DependencyUnavailableError('token store', new Error('connection refused'));
     };
-    tokenStore.revokeUserTokens = fail;
-    tokenStore.revokeClientTokens = fail;
     return async () => {
-      tokenStore.revokeUserTokens = original.user;
-      tokenStore.revokeClientTokens = original.client;
+      tokenStore.revokeClientTokens = original;
     };
   }
 

@@ -80,7 +80,7 @@ t.test(
     const shownBody = JSON.parse((await shown.locator('.response-col_description pre').first().textContent()) ?? '') as Record<string, unknown>;
     t.match(
       shownBody,
-      { token_type: 'Bearer', expires_in: 3600, access_token: /^[A-Za-z0-9_-]{43}$/, scope: '' },
+      { token_type: 'Bearer', expires_in: 3600, access_token: /^[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}$/, scope: '' },
       'the page shows the token response',
     );
     const claims = await ctx.services.tokenStore.findAccessToken(String(shownBody.access_token));
@@ -111,7 +111,7 @@ t.test(
         flow.locator('button.authorize', { hasText: 'Authorize' }).click(),
       ]);
       t.equal(res.status(), 200, 'the dialog got a 200 from POST /oauth/token');
-      t.match(await res.json(), { token_type: 'Bearer', access_token: /^[A-Za-z0-9_-]{43}$/ });
+      t.match(await res.json(), { token_type: 'Bearer', access_token: /^[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}$/ });
       await flow.locator('button', { hasText: 'Logout' }).waitFor();
       t.pass('the dialog shows the scheme as authorized');
       await page.screenshot({ path: join(ARTIFACTS, 'docs-authorize.png') });

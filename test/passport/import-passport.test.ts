@@ -136,7 +136,7 @@ eachBackend(t, async (t, backend) => {
       for (const r of [world.seis, world.sete]) {
         const res = await login(r);
         t.equal(res.statusCode, 200, `reseller ${r.resellerId}: ${res.body}`);
-        t.match(res.json(), { token_type: 'Bearer', expires_in: 3600, access_token: /^[\w-]{43}$/, refresh_token: /^[\w-]{43}$/, scope: '' });
+        t.match(res.json(), { token_type: 'Bearer', expires_in: 3600, access_token: /^[\w-]{22}\.[\w-]{43}$/, refresh_token: /^[\w-]{22}\.[\w-]{43}$/, scope: '' });
         const user = await prisma.user.findUniqueOrThrow({ where: { id: r.userId } });
         t.match(user.passwordHash, /^\$argon2id\$v=19\$m=19456,t=2,p=1\$/, 're-hashed after the login');
       }

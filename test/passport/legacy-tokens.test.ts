@@ -186,7 +186,7 @@ eachBackend(t, async (t, backend) => {
           expireTime,
         }),
       );
-      t.same([wrongClient.statusCode, wrongClient.json().hint], [400, 'Token is not linked to client']);
+      t.same([wrongClient.statusCode, wrongClient.json().hint], [400, 'Token has been revoked'], "another client's token is not confirmed to exist");
       const forged = await refresh(
         passportRefreshToken(Buffer.alloc(32, 1), {
           clientId: 19,
@@ -211,7 +211,13 @@ eachBackend(t, async (t, backend) => {
       const res = await refresh(seisRefresh);
       t.equal(res.statusCode, 200, res.body);
       const pair = res.json() as { access_token: string; refresh_token: string };
-      t.match(pair, { token_type: 'Bearer', expires_in: 3600, access_token: /^[\w-]{43}$/, refresh_token: /^[\w-]{43}$/, scope: '' });
+      t.match(pair, {
+        token_type: 'Bearer',
+        expires_in: 3600,
+        access_token: /^[\w-]{22}\.[\w-]{43}$/,
+        refresh_token: /^[\w-]{22}\.[\w-]{43}$/,
+        scope: '',
+      });
       t.match(await introspect(pair.access_token), {
         active: true,
         client_id: '19',
@@ -221,14 +227,40 @@ eachBackend(t, async (t, backend) => {
       });
       t.same(await introspect(await jwt(world.tokens.seis)), INACTIVE, 'its Passport access token is revoked, as League does on refresh');
 
-      const again = await refresh(seisRefresh);
-      t.same([again.statusCode, again.json().error, again.json().hint], [400, 'invalid_grant', 'Token has been revoked'], 'once only');
       const ours = await refresh(pair.refresh_token);
       t.equal(ours.statusCode, 200, 'the new pair refreshes like any pair of ours');
+      const rotated = ours.json() as { access_token: string; refresh_token: string };
+
+      // RFC 9700 §4.14.2: presenting the Passport refresh token again is a reuse; the pair its
+      // exchange issued, and every rotation of it, is revoked with it.
+      const again = await refresh(seisRefresh);
+      t.same([again.statusCode, again.json().error, again.json().hint], [400, 'invalid_grant', 'Token has been revoked'], 'once only');
+      t.same(await introspect(rotated.access_token), INACTIVE, 'the rotated pair of the exchange is revoked by the reuse');
+      t.same([(await refresh(rotated.refresh_token)).statusCode], [400], 'and its refresh token too');
       // Passport still says "not revoked": a re-import leaves the exchange standing.
       t.same((await importNow()).changes, []);
       t.same(await introspect(await jwt(world.tokens.seis)), INACTIVE);
       t.same([(await refresh(seisRefresh)).statusCode], [400]);
+    });
+
+    await t.test('parallel exchanges of one Passport refresh token leave nothing usable, whoever wins', async (t) => {
+      const seteRefresh = passportRefreshToken(world.appKeyBytes, {
+        clientId: world.sete.clientId,
+        refreshTokenId: world.refresh.sete,
+        accessTokenId: world.tokens.sete,
+        userId: world.sete.userId,
+        expireTime: Math.floor(Date.now() / 1000) + 30 * 86_400,
+      });
+      const results = await Promise.all([0, 1, 2].map(() => refresh(seteRefresh, world.sete.clientId, world.sete.clientSecret)));
+      t.ok(
+        results.every((res) => res.statusCode === 200 || res.json().error === 'invalid_grant'),
+        results.map((res) => res.statusCode).join(),
+      );
+      for (const res of results.filter((r) => r.statusCode === 200)) {
+        const pair = res.json() as { access_token: string; refresh_token: string };
+        t.same(await introspect(pair.access_token), INACTIVE, 'the winner’s access token is revoked by the reuse');
+        t.equal((await refresh(pair.refresh_token, world.sete.clientId, world.sete.clientSecret)).statusCode, 400, 'and its refresh token');
+      }
     });
 
     await t.test('a new password set through the admin API cuts off the Passport tokens of that user too', async (t) => {

@@ -4,6 +4,7 @@ import { request as httpRequest } from 'node:http';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import t, { type Test } from 'tap';
 import { generateToken } from '../../src/security/secret-box.js';
+import { familyToken, newFamilyId } from '../../src/token-store/token-store.js';
 import { type SeededReseller, type TestApp, build, eachBackend, failTokenStoreReads, passwordGrantBody, seedReseller } from '../helper.js';
 
 const MISSING = 'Bearer realm="reseller-auth"';
@@ -106,9 +107,14 @@ eachBackend(t, async (t, backend) => {
   t.test('an expired token → 401 invalid_token', async (t) => {
     const { access_token } = await issue();
     const claims = await ctx.services.tokenStore.findAccessToken(access_token);
-    const expiring = generateToken();
+    const familyId = newFamilyId();
+    const expiring = familyToken(familyId);
     const exp = Math.floor(Date.now() / 1000) + 1;
-    await ctx.services.tokenStore.savePair({ access: { token: expiring, claims: { ...claims!, exp, familyId: 'verify-expiring' } } });
+    const saved = await ctx.services.tokenStore.savePair(
+      { access: { token: expiring, claims: { ...claims!, exp, familyId } } },
+      await ctx.services.tokenStore.clientGeneration(claims!.clientId),
+    );
+    t.ok(saved);
     t.equal((await verify(`Bearer ${expiring}`)).statusCode, 200, 'valid until it expires');
     const deadline = Date.now() + 5000;
     let res = await verify(`Bearer ${expiring}`);

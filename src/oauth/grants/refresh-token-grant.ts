@@ -18,14 +18,15 @@ export class RefreshTokenGrant extends AppGrant {
       // Issue 8: a Passport refresh token (not ours, so unknown to the store) is exchanged once.
       const legacy = this.tokens.legacyRefreshTokens;
       if (legacy?.accepts(presented)) {
-        const { user, scope } = await redeemPassportRefreshToken(legacy, presented, client, this.getScope(request), this.tokens);
-        return this.issue(client, user, scope);
+        const { user, scope, familyId } = await redeemPassportRefreshToken(legacy, presented, client, this.getScope(request), this.tokens);
+        return this.issue(client, user, scope, familyId);
       }
       // Unknown, expired, revoked — or already rotated, which consume turns into a family revocation.
       const outcome = await store.consumeRefreshToken(presented);
       throw new InvalidRefreshTokenError(outcome.status === 'reused' ? 'Token has been revoked' : 'Token is invalid or has expired');
     }
-    if (claims.clientId !== client.id) throw new InvalidRefreshTokenError('Token is not linked to client');
+    // The same answer as for an unknown token: another client's token is not confirmed to exist.
+    if (claims.clientId !== client.id) throw new InvalidRefreshTokenError('Token is invalid or has expired');
 
     const original = claims.scope ? claims.scope.split(' ') : [];
     const requested = this.getScope(request);

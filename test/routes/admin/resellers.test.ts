@@ -119,7 +119,7 @@ eachBackend(t, async (t, backend) => {
       };
       const ok = await requestToken(publicUrl, credentials, { localAddress: '127.0.0.1' });
       t.equal(ok.status, 200, ok.text);
-      t.match(ok.json(), { token_type: 'Bearer', expires_in: 3600, scope: '', access_token: /^[\w-]{43}$/, refresh_token: /^[\w-]{43}$/ });
+      t.match(ok.json(), { token_type: 'Bearer', expires_in: 3600, scope: '', access_token: /^[\w-]{22}\.[\w-]{43}$/, refresh_token: /^[\w-]{22}\.[\w-]{43}$/ });
       t.equal(ok.headers['cache-control'], 'no-store');
       const introspected = await introspect(ok.json<{ access_token: string }>().access_token);
       t.match(

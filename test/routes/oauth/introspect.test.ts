@@ -4,6 +4,7 @@ import http from 'node:http';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import t, { type Test } from 'tap';
 import { generateToken } from '../../../src/security/secret-box.js';
+import { familyToken, newFamilyId } from '../../../src/token-store/token-store.js';
 import type { TokenClaims } from '../../../src/token-store/token-store.js';
 import {
   NO_STORE,
@@ -144,18 +145,21 @@ eachBackend(t, async (t, backend) => {
     // A password change revokes every token of the user (API.md).
     const { access_token: userToken } = await issue();
     await ctx.services.resellers.update(reseller.resellerId, { passwordHash: await ctx.services.hasher.hash(reseller.password) });
-    await ctx.services.tokenStore.revokeUserTokens(String(reseller.userId));
+    await ctx.services.tokenStore.revokeClientTokens(reseller.clientId);
     assertInactive(t, await introspect(form({ token: userToken })), 'token of a user whose password changed');
   });
 
   t.test('RFC 7662 §2.2: an expired token is inactive', async (t) => {
     const { access_token } = await issue();
     const claims = (await ctx.services.tokenStore.findAccessToken(access_token)) as TokenClaims;
-    const expiring = generateToken();
+    const familyId = newFamilyId();
+    const expiring = familyToken(familyId);
     const now = Math.floor(Date.now() / 1000);
-    await ctx.services.tokenStore.savePair({
-      access: { token: expiring, claims: { ...claims, jti: 'expiring', exp: now + 1, familyId: 'expiring' } },
-    });
+    const saved = await ctx.services.tokenStore.savePair(
+      { access: { token: expiring, claims: { ...claims, jti: 'expiring', exp: now + 1, familyId } } },
+      await ctx.services.tokenStore.clientGeneration(claims.clientId),
+    );
+    t.ok(saved);
     t.equal((await introspect(form({ token: expiring }))).json().active, true, 'active until it expires');
     const deadline = Date.now() + 5000;
     let res = await introspect(form({ token: expiring }));

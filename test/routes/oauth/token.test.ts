@@ -3,6 +3,7 @@
 import type { FastifyInstance } from 'fastify';
 import t, { type Test } from 'tap';
 import { generateToken } from '../../../src/security/secret-box.js';
+import { familyToken, newFamilyId } from '../../../src/token-store/token-store.js';
 import {
   NO_STORE,
   type SeededReseller,
@@ -277,11 +278,11 @@ eachBackend(t, async (t, backend) => {
     assertError(t, await refresh(generateToken()), 400, invalidRefresh('Token is invalid or has expired'));
 
     const revoked = (await post(app, passwordGrantBody(reseller))).json();
-    await ctx.services.tokenStore.revokeRefreshToken(revoked.refresh_token);
+    await ctx.services.tokenStore.revokeRefreshToken(revoked.refresh_token, reseller.clientId);
     assertError(t, await refresh(revoked.refresh_token), 400, invalidRefresh('Token is invalid or has expired'));
 
     const mine = (await post(app, passwordGrantBody(reseller))).json();
-    assertError(t, await refresh(mine.refresh_token, other), 400, invalidRefresh('Token is not linked to client'));
+    assertError(t, await refresh(mine.refresh_token, other), 400, invalidRefresh('Token is invalid or has expired'));
     t.equal((await refresh(mine.refresh_token, reseller, { scope: 'faturas' })).statusCode, 400, 'wider than the original (empty) scope');
     t.match((await refresh(mine.refresh_token, reseller, { scope: 'faturas' })).json(), {
       error: 'invalid_scope',
@@ -291,12 +292,18 @@ eachBackend(t, async (t, backend) => {
 
     const short = (await post(app, passwordGrantBody(reseller))).json();
     const claims = await ctx.services.tokenStore.findRefreshToken(short.refresh_token);
-    const expiring = generateToken();
+    const familyId = newFamilyId();
+    const expiring = familyToken(familyId);
     const now = Math.floor(Date.now() / 1000);
-    await ctx.services.tokenStore.savePair({
-      access: { token: generateToken(), claims: { ...(claims as NonNullable<typeof claims>), exp: now + 1, familyId: 'expiring-family' } },
-      refresh: { token: expiring, claims: { ...(claims as NonNullable<typeof claims>), exp: now + 1, familyId: 'expiring-family' } },
-    });
+    const base = claims as NonNullable<typeof claims>;
+    const saved = await ctx.services.tokenStore.savePair(
+      {
+        access: { token: familyToken(familyId), claims: { ...base, exp: now + 1, familyId } },
+        refresh: { token: expiring, claims: { ...base, exp: now + 1, familyId } },
+      },
+      await ctx.services.tokenStore.clientGeneration(base.clientId),
+    );
+    t.ok(saved);
     while (await ctx.services.tokenStore.findRefreshToken(expiring)) await new Promise((r) => setTimeout(r, 100));
     assertError(t, await refresh(expiring), 400, invalidRefresh('Token is invalid or has expired'));
     t.match((await refresh('')).json(), { error: 'invalid_request', hint: 'Check the `refresh_token` parameter' });
