@@ -20,8 +20,12 @@ import { type PasswordHasher, createPasswordHasher } from './security/password-h
 import { SecretBox } from './security/secret-box.js';
 import { MemoryTokenStore } from './token-store/memory-token-store.js';
 import { createRedisClient, waitUntilReady } from './redis/connection.js';
+import { confirmDurable } from './redis/durability.js';
 import { RedisTokenStore } from './token-store/redis-token-store.js';
 import type { TokenStore } from './token-store/token-store.js';
+
+/** How long a revocation waits for a replica's acknowledgement before it answers 503. */
+const DURABLE_WAIT_MS = 1000;
 
 export interface Services {
   config: Config;
@@ -83,7 +87,12 @@ export async function createServices(config: Config, log: Logger): Promise<Servi
       redis.on('ready', () => {
         lastError = '';
       });
-      tokenStore = new RedisTokenStore(redis, config.redisKeyPrefix);
+      const client = redis;
+      // A revocation answers only once it is on a replica where replicas exist (docs/redis.md).
+      tokenStore = new RedisTokenStore(client, {
+        keyPrefix: config.redisKeyPrefix,
+        confirmDurable: (keys) => confirmDurable(client, keys, DURABLE_WAIT_MS),
+      });
     } else {
       tokenStore = new MemoryTokenStore();
     }
