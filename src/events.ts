@@ -77,10 +77,15 @@ export function createRedisEvents(publisher: RedisClient, channelPrefix: string,
     }
     for (const topic of wanted) notify(local, topic, onError);
   };
-  const subscriber = createSubscriber(publisher, (connection) => {
-    connection.on('message', onMessage);
-    connection.on('ready', () => void resynchronise(connection));
-  });
+  const subscriber = createSubscriber(
+    publisher,
+    (connection) => {
+      connection.on('message', onMessage);
+      connection.on('ready', () => void resynchronise(connection));
+    },
+    // CLIENT LIST names it: letters, digits, ':' '_' '-' only (REDIS_KEY_PREFIX's alphabet).
+    `${namespace}subscriber`,
+  );
 
   return {
     async publish(topic) {

@@ -1,5 +1,6 @@
 // Change notifications between instances (src/events.ts): in-process, and Redis pub/sub across
-// connections — including a subscriber that starts while Redis is unreachable and one whose
+// connections on each Redis mode (one server, Sentinel, Cluster: test/redis-modes.ts; failovers
+// are in test/redis/failover.test.ts) — including a subscriber that starts while Redis is unreachable and one whose
 // connection drops, which must both resubscribe by themselves and tell their listeners to resync.
 import { randomBytes } from 'node:crypto';
 import { type Server, type Socket, connect, createServer } from 'node:net';
@@ -7,6 +8,7 @@ import type { Redis } from 'ioredis';
 import t from 'tap';
 import { type ChangeEvents, createLocalEvents, createRedisEvents } from '../src/events.js';
 import { createRedisClient, waitUntilReady } from '../src/redis/connection.js';
+import { REDIS_MODES, connectRedis } from './redis-modes.js';
 
 /** Resolves once `condition` holds; fails after `ms` (checked every 20 ms). */
 async function waitFor(condition: () => boolean, ms: number, what: string): Promise<number> {
@@ -182,3 +184,31 @@ t.test('Redis pub/sub', { skip: url ? false : 'TEST_REDIS_URL is not set: Redis 
     t.equal(await a.redis.ping(), 'PONG', 'the subscriber is a connection of its own');
   });
 });
+
+for (const mode of REDIS_MODES) {
+  t.test(`${mode.mode}: a publish reaches the other instances, not the publisher twice`, { skip: mode.skip }, async (t) => {
+    // Two instances, each with a client of its own, on one channel prefix.
+    const a = await connectRedis(t, mode);
+    const b = await connectRedis(t, mode);
+    const errors: Error[] = [];
+    const ea = createRedisEvents(a.redis, a.prefix, (err) => errors.push(err));
+    const eb = createRedisEvents(b.redis, a.prefix, (err) => errors.push(err));
+    t.teardown(async () => {
+      await ea.close();
+      await eb.close();
+    });
+    const seen = { a: 0, b: 0 };
+    ea.subscribe('clients', () => seen.a++);
+    eb.subscribe('clients', () => seen.b++);
+    await waitFor(() => seen.a === 1 && seen.b === 1, 10_000, 'the initial resync');
+    await ea.publish('clients');
+    t.equal(seen.a, 2, 'the publisher learns at once');
+    const ms = await waitFor(() => seen.b === 2, 5000, 'the other instance');
+    t.pass(`delivered in ${ms} ms`);
+    await eb.publish('clients');
+    await waitFor(() => seen.a === 3, 5000, 'the way back');
+    await new Promise((r) => setTimeout(r, 300));
+    t.same(seen, { a: 3, b: 3 }, 'each message once per instance');
+    t.same(errors, []);
+  });
+}

@@ -23,18 +23,21 @@ const backOff = (attempt: number) => Math.min(50 * 2 ** attempt, 2000);
  * and no auto-resubscribe on it: a SUBSCRIBE queued while disconnected may be dropped, so the
  * caller subscribes once Redis has confirmed the connection.
  */
-export function createSubscriber(client: RedisClient, onConnection: (connection: Redis) => void): Subscriber {
+export function createSubscriber(client: RedisClient, onConnection: (connection: Redis) => void, connectionName?: string): Subscriber {
   if (!(client instanceof Cluster)) {
-    const connection = client.duplicate({ enableOfflineQueue: false, autoResubscribe: false, enableAutoPipelining: false });
+    const connection = client.duplicate({ enableOfflineQueue: false, autoResubscribe: false, enableAutoPipelining: false, ...named(connectionName) });
     // Connection errors are already reported by the client, to the same server.
     connection.on('error', () => {});
     onConnection(connection);
     return { current: () => connection, close: () => connection.disconnect() };
   }
-  return clusterSubscriber(client, onConnection);
+  return clusterSubscriber(client, onConnection, connectionName);
 }
 
-function clusterSubscriber(cluster: Cluster, onConnection: (connection: Redis) => void): Subscriber {
+/** CLIENT SETNAME: the connection is told apart in CLIENT LIST. */
+const named = (connectionName: string | undefined) => (connectionName ? { connectionName } : {});
+
+function clusterSubscriber(cluster: Cluster, onConnection: (connection: Redis) => void, connectionName: string | undefined): Subscriber {
   let connection: Redis | undefined;
   let attempt = 0;
   let next = 0;
@@ -59,6 +62,7 @@ function clusterSubscriber(cluster: Cluster, onConnection: (connection: Redis) =
       enableAutoPipelining: false,
       readOnly: false,
       lazyConnect: false,
+      ...named(connectionName),
     };
     const current = new Redis(options);
     connection = current;
