@@ -13,7 +13,13 @@ import { createInterface } from 'node:readline';
 import t from 'tap';
 import { baseEnv, compile } from './cli/cli-process.js';
 
-const DELAY_S = 3;
+const DELAY_S = 4;
+/**
+ * Requests sent up to this long before the delay ends must succeed. The margin absorbs the test
+ * process's own lag on a loaded machine (a request is timed when the test sends it, not when the
+ * server reads it); later ones may meet the closing listeners, and are not judged.
+ */
+const MARGIN_MS = 1500;
 /** Generous on a loaded 2-core machine: the delay, then closing and the database. */
 const EXIT_BOUND_MS = (DELAY_S + 20) * 1000;
 
@@ -93,34 +99,49 @@ t.test('SIGTERM: readiness fails first, requests are served for SHUTDOWN_DELAY, 
     readiness.push({ at: Date.now(), public: p.status, admin: a.status, body: await p.json() });
     await a.arrayBuffer();
     if (p.status === 503 && a.status === 503) break;
-    if (Date.now() - sigterm > 2000) break;
+    if (Date.now() - sigterm > DELAY_S * 1000 - MARGIN_MS) break;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   const failed = readiness.at(-1);
-  t.equal(failed?.public, 503, 'public readiness 503 within 2 s of SIGTERM');
-  t.equal(failed?.admin, 503, 'admin readiness 503 within 2 s of SIGTERM');
+  t.equal(failed?.public, 503, 'public readiness 503 during the delay');
+  t.equal(failed?.admin, 503, 'admin readiness 503 during the delay');
   t.same(failed?.body, { status: 'draining' });
 
   // Stream until shortly before the delay ends; the listeners closing is the next step.
-  const streamUntil = sigterm + DELAY_S * 1000 - 600;
-  await new Promise((resolve) => setTimeout(resolve, Math.max(0, streamUntil - Date.now())));
+  // Readiness stays 503 for the rest of the delay.
+  const streamUntil = sigterm + DELAY_S * 1000 - MARGIN_MS;
+  const laterReadiness: number[] = [];
+  while (Date.now() < streamUntil) {
+    // -1: refused, the listeners closed before the delay ended.
+    const status = await fetch(`${adminUrl}/health/ready`).then(
+      async (response) => {
+        await response.arrayBuffer();
+        return response.status;
+      },
+      () => -1,
+    );
+    laterReadiness.push(status);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  t.ok(
+    laterReadiness.length > 0 && laterReadiness.every((status) => status === 503),
+    `readiness 503 until the end of the delay (${laterReadiness.join(' ')})`,
+  );
   const partialBody = 'token=abc';
   inFlight.write(
     `POST /oauth/introspect HTTP/1.1\r\nHost: x\r\nAuthorization: Basic ${Buffer.from('rs:wrong').toString('base64')}\r\n` +
       `Content-Type: application/x-www-form-urlencoded\r\nContent-Length: ${partialBody.length + 1}\r\n\r\n${partialBody}`,
   );
-  const duringReady = await fetch(`${publicUrl}/health/ready`);
-  t.equal(duringReady.status, 503, 'readiness still 503 near the end of the delay');
-  await duringReady.arrayBuffer();
   streaming = false;
   await streams;
 
-  const drained = results.filter((r) => r.at > sigterm);
+  const judged = results.filter((r) => r.sent < streamUntil);
+  const drained = judged.filter((r) => r.at > sigterm);
   t.ok(drained.length >= 20, `${drained.length} requests answered after SIGTERM, during the delay`);
   t.same(
-    results.filter((r) => !r.ok).map((r) => r.what),
+    judged.filter((r) => !r.ok).map((r) => r.what),
     [],
-    'no request failed',
+    'no request sent before the delay ended failed',
   );
   // Keep-alive clients were told to reconnect (to another instance) after their response: every
   // request sent once readiness had failed (so the drain had begun) was answered so.
@@ -131,13 +152,16 @@ t.test('SIGTERM: readiness fails first, requests are served for SHUTDOWN_DELAY, 
     [],
     'each of their responses says Connection: close',
   );
-  t.equal(idle.closed(), false, 'the idle keep-alive connection is still open during the delay');
 
   // After the delay: the listeners stop accepting, the idle connection is closed.
   const refusedAt = await waitUntilRefused(port, sigterm + EXIT_BOUND_MS);
   t.ok(refusedAt - sigterm >= DELAY_S * 1000, `new connections refused only after the delay (${refusedAt - sigterm} ms after SIGTERM)`);
   await idle.waitClosed(5000);
-  t.ok(idle.closed(), 'the idle keep-alive connection is closed when the listeners close');
+  const idleClosedAt = idle.closedAt() ?? 0;
+  t.ok(
+    idleClosedAt - sigterm >= DELAY_S * 1000,
+    `the idle keep-alive connection stayed open through the delay, closed with the listeners (${idleClosedAt - sigterm} ms after SIGTERM)`,
+  );
 
   // The request that was in flight when the listeners closed is answered, and its connection ends.
   inFlight.write('x');
@@ -196,7 +220,8 @@ interface RawConnection {
   request(text: string): Promise<string>;
   /** The next complete response head received. */
   response(timeoutMs: number): Promise<string>;
-  closed(): boolean;
+  /** When the server closed the connection (Date.now()), once it has. */
+  closedAt(): number | undefined;
   waitClosed(timeoutMs: number): Promise<void>;
 }
 
@@ -210,6 +235,7 @@ async function rawConnection(port: number): Promise<RawConnection> {
   socket.on('error', () => {});
   let received = '';
   let isClosed = false;
+  let closedAt: number | undefined;
   const wakers = new Set<() => void>();
   socket.on('data', (chunk: Buffer) => {
     received += chunk.toString('latin1');
@@ -217,6 +243,7 @@ async function rawConnection(port: number): Promise<RawConnection> {
   });
   socket.on('close', () => {
     isClosed = true;
+    closedAt = Date.now();
     for (const wake of wakers) wake();
   });
   const until = (done: () => boolean, timeoutMs: number, what: string) =>
@@ -244,7 +271,7 @@ async function rawConnection(port: number): Promise<RawConnection> {
       return response(5000);
     },
     response,
-    closed: () => isClosed,
+    closedAt: () => closedAt,
     waitClosed: (timeoutMs) => until(() => isClosed, timeoutMs, 'the connection closing'),
   };
 }
