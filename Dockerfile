@@ -1,7 +1,8 @@
 # syntax=docker/dockerfile:1
-# The reseller-auth image (issue 7). Stages: deps (npm ci from the lock file) → build (Prisma
-# client generation, TypeScript) → prune (production dependencies only) → runtime (dist/, the
-# migrations and the production node_modules; runs as `node` under tini).
+# The reseller-auth image. Stages: deps (npm ci from the lock file) → build (Prisma client
+# generation, TypeScript) → prune (production dependencies only) → runtime (dist/, the migrations
+# and the production node_modules; runs as uid 1000, `node`, under tini). docs/deployment.md says
+# how to run it in production.
 #
 #   docker build -t reseller-auth:0.1.0 .
 #   docker run --rm -e DATABASE_URL=… reseller-auth:0.1.0 node dist/cli/main.js migrate
@@ -12,7 +13,12 @@
 # instructions in order, in a fresh copy of the repository, and starts the result (run by
 # test/docker/docker-steps.test.ts). It refuses to run a RUN it does not know: change both together.
 
-FROM node:20.20.2-bookworm-slim AS base
+# Node.js 24, the Active LTS line (Node.js 20 reached its end of life in April 2026), on Debian 12
+# slim. Pinned to the exact release; not yet to a digest: no registry that serves the image is
+# reachable where this file is written, so its digest could not be read. Pin it where one is:
+#   docker buildx imagetools inspect node:24.19.0-bookworm-slim --format '{{json .Manifest.Digest}}'
+# and write FROM node:24.19.0-bookworm-slim@sha256:<digest> (scripts/docker-steps.sh accepts it).
+FROM node:24.19.0-bookworm-slim AS base
 WORKDIR /app
 
 FROM base AS deps
@@ -34,7 +40,8 @@ COPY tsconfig.json tsconfig.build.json prisma.config.ts ./
 COPY prisma ./prisma
 COPY src ./src
 # prisma generate (into src/generated/prisma), then tsc: dist/ holds the generated client too.
-RUN npm run build
+# No source maps in the image (tsconfig.json emits them for development).
+RUN npm run build -- --sourceMap false
 
 FROM build AS prune
 # The Prisma CLI and TypeScript are optional peers of @prisma/client, so npm marks them
@@ -43,6 +50,11 @@ FROM build AS prune
 # (npm ci picked it), kept aside and put back. The others it drops: @napi-rs/nice (piscina's, for
 # an option this service does not use) and pg-cloudflare (loaded on Cloudflare Workers only).
 RUN cp -a node_modules/@node-rs .node-rs && npm prune --omit=dev --omit=optional --ignore-scripts --no-audit --no-fund && cp -an .node-rs/. node_modules/@node-rs/ && rm -rf .node-rs && node -e "require('@node-rs/argon2')"
+# What no code path loads: source maps, and the Prisma runtimes for other databases and engines.
+# The generated client (engineType "client", PostgreSQL) imports runtime/client and
+# runtime/index-browser, and the PostgreSQL query compiler; the query engines (29 MB) and the
+# compilers for CockroachDB, MySQL, SQL Server and SQLite go.
+RUN find node_modules -name '*.map' -type f -delete && find node_modules/@prisma/client/runtime -type f ! -name 'client.*' ! -name 'index-browser.*' ! -name 'query_compiler_bg.postgresql.*' -delete
 
 FROM base AS runtime
 # An init as PID 1: it forwards SIGTERM to node (which drains and closes cleanly) and reaps
@@ -57,8 +69,12 @@ COPY --from=build /app/dist ./dist
 COPY prisma/migrations ./prisma/migrations
 # DATA_DIR (default ./data): the one place besides /tmp where the service may write; the chart
 # mounts emptyDirs on both and makes the rest of the filesystem read-only.
-RUN mkdir /app/data && chown node:node /app/data
-USER node
+RUN mkdir /app/data && chown 1000:1000 /app/data
+# Numeric: Kubernetes' runAsNonRoot can verify a uid, not a name. 1000 is `node` in this image.
+USER 1000:1000
 EXPOSE 3000 3001
+# For Docker and Compose (Kubernetes ignores it: the chart has its own probes). No curl in the
+# image: node asks /health/live on PORT; liveness only, a database outage is no reason to restart.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 CMD ["node", "-e", "fetch(`http://127.0.0.1:${process.env.PORT || 3000}/health/live`).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 ENTRYPOINT ["tini", "--"]
 CMD ["node", "dist/server.js"]

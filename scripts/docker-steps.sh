@@ -6,7 +6,7 @@
 # the image's ENV and the -e variables.
 #
 # In lock-step with the Dockerfile: the script reads it and performs its instructions in order.
-# FROM, WORKDIR, COPY, ENV, USER, EXPOSE, ENTRYPOINT and CMD are interpreted; a RUN must be one of
+# FROM, WORKDIR, COPY, ENV, USER, EXPOSE, HEALTHCHECK, ENTRYPOINT and CMD are interpreted; a RUN must be one of
 # those perform_run knows, so a RUN added to the Dockerfile stops the script until someone decides
 # here how to perform it. The migration command is read from the chart's Job template.
 #
@@ -18,6 +18,10 @@
 #   -e NAME=VALUE    a variable for the container, as `docker run -e`; `-e NAME` passes this
 #                    environment's NAME, and nothing when it is unset
 # The container stops on SIGTERM or SIGINT (forwarded to tini); the script exits with its status.
+# The HEALTHCHECK command runs every 2 s (as the image's user, with the container's environment)
+# until it first succeeds: "docker-steps: healthcheck: healthy" is logged then.
+# FROM node:<major>.x: this machine's node when it is that major version, else $NODE<major>_BIN
+# (scripts/test-services.sh exports NODE24_BIN).
 #
 #   source scripts/test-services.sh
 #   DATABASE_URL=$TEST_DATABASE_URL REDIS_URL=$TEST_REDIS_URL ADMIN_TOKENS=$(openssl rand -hex 24) \
@@ -28,7 +32,7 @@ set -euo pipefail
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 dockerfile="${repo_root}/Dockerfile"
 migration_job="${repo_root}/helm/reseller-auth/templates/migration-job.yaml"
-# The `node` user of the official Node.js images, as the chart's securityContext names it.
+# The `node` user of the official Node.js images (USER 1000:1000), as the chart's securityContext names it.
 node_uid=1000
 node_gid=1000
 check_only=0
@@ -99,9 +103,11 @@ make_context() {
 
 # Per-stage state, as Docker keeps it: a root directory ($work/<stage>), WORKDIR, ENV, USER,
 # ENTRYPOINT and CMD, all inherited by `FROM <stage>`.
-declare -A workdir_of env_of user_of entrypoint_of cmd_of
+declare -A workdir_of env_of user_of entrypoint_of cmd_of healthcheck_of
 stage=""
 dry=0
+# The directory of the node (and npm) that plays the base image's, set by the first FROM.
+node_dir=""
 
 in_stage() { # in_stage <path>: that path of the current stage's filesystem
   local path="$1"
@@ -114,20 +120,26 @@ perform_from() {
   local image="${BASH_REMATCH[1]}" name="${BASH_REMATCH[2]}"
   if [[ -v "workdir_of[$image]" ]]; then
     workdir_of[$name]="${workdir_of[$image]}" env_of[$name]="${env_of[$image]}" user_of[$name]="${user_of[$image]}"
-    entrypoint_of[$name]="${entrypoint_of[$image]}" cmd_of[$name]="${cmd_of[$image]}"
+    entrypoint_of[$name]="${entrypoint_of[$image]}" cmd_of[$name]="${cmd_of[$image]}" healthcheck_of[$name]="${healthcheck_of[$image]}"
     ((dry)) || cp -a "$work/$image" "$work/$name"
-  elif [[ $image =~ ^node:([0-9]+)\.[0-9]+\.[0-9]+-bookworm-slim$ ]]; then
-    local major="${BASH_REMATCH[1]}" have
-    workdir_of[$name]=/ env_of[$name]="" user_of[$name]=root entrypoint_of[$name]="" cmd_of[$name]=""
+  elif [[ $image =~ ^node:(([0-9]+)\.[0-9]+\.[0-9]+)-bookworm-slim(@sha256:[0-9a-f]{64})?$ ]]; then
+    local version="${BASH_REMATCH[1]}" major="${BASH_REMATCH[2]}" have candidate
+    workdir_of[$name]=/ env_of[$name]="" user_of[$name]=root entrypoint_of[$name]="" cmd_of[$name]="" healthcheck_of[$name]=""
     if ((!dry)); then
-      # This machine's Node.js plays the base image's: the same major version at least.
-      have="$(node -p process.version)"
-      [[ $have == "v${major}."* ]] || die "FROM $image needs Node.js ${major}; this machine has ${have}"
-      [[ ${image#node:} == "${have#v}-bookworm-slim" ]] || log "note: this machine's Node.js is ${have}, the image's ${image}"
+      # A Node.js of the same major version plays the base image's: this machine's, or $NODE<major>_BIN.
+      local var="NODE${major}_BIN"
+      for candidate in "$(command -v node || true)" "${!var:-}"; do
+        [[ -n $candidate && -x $candidate ]] || continue
+        have="$("$candidate" -p process.version)"
+        if [[ $have == "v${major}."* ]]; then node_dir="$(dirname "$candidate")"; break; fi
+      done
+      [[ -n $node_dir ]] || die "FROM $image needs Node.js ${major}: this machine has $(node --version 2>/dev/null || echo none); set ${var} (scripts/node24.sh installs Node.js 24)"
+      [[ $have == "v${version}" ]] || log "note: the Node.js used is ${have}, the image's ${version}"
+      container_path="${node_dir}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
       mkdir -p "$work/$name"
     fi
   else
-    die "FROM $image: only node:<version>-bookworm-slim and earlier stages are performed here"
+    die "FROM $image: only node:<version>-bookworm-slim[@sha256:<digest>] and earlier stages are performed here"
   fi
   stage="$name"
 }
@@ -200,10 +212,11 @@ perform_run() {
       # The cache mount is this machine's npm cache (under HOME, as /root/.npm is root's).
       ((dry)) || run_in_stage npm ci --ignore-scripts --no-audit --no-fund ;;
     "npm rebuild bcrypt --build-from-source && node -e \"require('bcrypt'); require('@node-rs/argon2')\"" | \
-      'npm run build' | \
-      "cp -a node_modules/@node-rs .node-rs && npm prune --omit=dev --omit=optional --ignore-scripts --no-audit --no-fund && cp -an .node-rs/. node_modules/@node-rs/ && rm -rf .node-rs && node -e \"require('@node-rs/argon2')\"")
+      'npm run build -- --sourceMap false' | \
+      "cp -a node_modules/@node-rs .node-rs && npm prune --omit=dev --omit=optional --ignore-scripts --no-audit --no-fund && cp -an .node-rs/. node_modules/@node-rs/ && rm -rf .node-rs && node -e \"require('@node-rs/argon2')\"" | \
+      "find node_modules -name '*.map' -type f -delete && find node_modules/@prisma/client/runtime -type f ! -name 'client.*' ! -name 'index-browser.*' ! -name 'query_compiler_bg.postgresql.*' -delete")
       ((dry)) || run_in_stage sh -c "$1" ;;
-    'mkdir /app/data && chown node:node /app/data')
+    'mkdir /app/data && chown 1000:1000 /app/data')
       if ((!dry)); then
         mkdir "$(in_stage /app/data)"
         [[ $(id -u) != 0 ]] || chown "$node_uid:$node_gid" "$(in_stage /app/data)"
@@ -241,8 +254,12 @@ perform() {
       done
       env_of[$stage]+=" $args" ;;
     USER)
-      [[ $args == node ]] || die "USER $args: only the official image's node user is performed here"
-      user_of[$stage]="$args" ;;
+      [[ $args == "${node_uid}:${node_gid}" ]] || die "USER $args: only ${node_uid}:${node_gid}, the official image's node user, is performed here"
+      user_of[$stage]=node ;;
+    HEALTHCHECK)
+      [[ $args =~ ^((--(interval|timeout|start-period|retries)=[0-9]+s?\ )*)CMD\ (\[.*\])$ ]] ||
+        die "HEALTHCHECK $args: only --interval/--timeout/--start-period/--retries and CMD in the exec form are performed here"
+      healthcheck_of[$stage]="$(exec_form "${BASH_REMATCH[4]}" HEALTHCHECK)" ;;
     EXPOSE) [[ $args =~ ^[0-9]+(\ [0-9]+)*$ ]] || die "EXPOSE $args: ports only" ;;
     # Docker: setting ENTRYPOINT resets a CMD inherited from the base.
     ENTRYPOINT) entrypoint_of[$stage]="$(exec_form "$args" ENTRYPOINT)" cmd_of[$stage]="" ;;
@@ -252,12 +269,13 @@ perform() {
 }
 
 # Decodes a stored exec form into the named array.
-job=() entrypoint=() cmd=()
+job=() entrypoint=() cmd=() healthcheck=()
 exec_array() { mapfile -d '' -t "$1" < <(base64 -d <<<"$2"); }
 
 read_dockerfile
 check_dockerignore
-# Docker's default PATH, with this machine's node and npm first (the image has them in /usr/local/bin).
+# Docker's default PATH, with the base image's node and npm first (the image has them in
+# /usr/local/bin); perform_from puts the Node.js it chose there.
 container_path="$(dirname "$(command -v node)"):/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 if ((check_only)); then
@@ -300,6 +318,16 @@ if [[ ${user_of[$stage]} == node ]]; then
     log "note: not root, so the container runs as $(id -un), not as node (uid $node_uid)"
   fi
 fi
+# The image has node in /usr/local/bin, where every user reaches it. The Node.js chosen here may
+# live where the image's user cannot (scripts/node24.sh installs under /root/.cache, mode 700):
+# execvp would then silently skip it and run another node on PATH. Give the user a copy.
+if ((${#as_user[@]} > 0)) && ! "${as_user[@]}" test -x "${node_dir}/node"; then
+  mkdir -p "$work/.node/bin"
+  cp "$(readlink -f "${node_dir}/node")" "$work/.node/bin/node"
+  chmod 755 "$work/.node" "$work/.node/bin" "$work/.node/bin/node"
+  container_path="$work/.node/bin:${container_path#*:}"
+  log "note: ${node_dir}/node is out of the image user's reach: it runs a copy, $work/.node/bin/node"
+fi
 home=/root
 [[ ${user_of[$stage]} != node ]] || home=/home/node
 read -ra image_env <<<"${env_of[$stage]}"
@@ -323,6 +351,20 @@ env -i "${image_env[@]}" TINI_SUBREAPER=1 "${run_env[@]}" "${as_user[@]}" "${ent
 container=$!
 trap 'kill -TERM "$container" 2>/dev/null || true' TERM INT
 log "container running as pid ${container}"
+
+# The HEALTHCHECK, as Docker runs it inside the container, until it first passes.
+if [[ -n ${healthcheck_of[$stage]} ]]; then
+  exec_array healthcheck "${healthcheck_of[$stage]}"
+  (
+    while kill -0 "$container" 2>/dev/null; do
+      if env -i "${image_env[@]}" "${run_env[@]}" "${as_user[@]}" timeout 5 "${healthcheck[@]}" >/dev/null 2>&1; then
+        log "healthcheck: healthy"
+        exit 0
+      fi
+      sleep 2
+    done
+  ) &
+fi
 
 # `wait` returns early when a trapped signal arrives: wait again until the container has exited.
 set +e

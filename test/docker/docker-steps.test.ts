@@ -1,13 +1,15 @@
-// scripts/docker-steps.sh (issue 7): the Dockerfile's build and runtime steps, performed without a
-// Docker engine in a fresh copy of the repository, then started as the image and the chart start
-// it (the migration Job's command, then tini → node dist/server.js as uid 1000).
+// scripts/docker-steps.sh: the Dockerfile's build and runtime steps, performed without a Docker
+// engine in a fresh copy of the repository, on the base image's Node.js major version, then
+// started as the image and the chart start it (the migration Job's command, then tini → node
+// dist/server.js as uid 1000), with the image's HEALTHCHECK run against it.
 //
 // Lock-step: this file parses the Dockerfile itself and requires the script to have performed
 // exactly its instructions, in order; and the script refuses a RUN it does not know (checked
 // here with a Dockerfile that has one more). Two parsers that must agree, so neither can drift.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -54,7 +56,7 @@ t.test('the script performs every instruction of the Dockerfile, and refuses a R
   const dir = await mkdtemp(join(tmpdir(), 'docker-steps-check-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const drifted = join(dir, 'Dockerfile');
-  await writeFile(drifted, dockerfile.replace('USER node', 'RUN chmod -R a+w /app\nUSER node'));
+  await writeFile(drifted, dockerfile.replace('USER 1000:1000', 'RUN chmod -R a+w /app\nUSER 1000:1000'));
   const refused = await run('bash', [script, '--check', '-f', drifted]).then(
     () => ({ code: 0, stderr: '' }),
     (err: { code: number; stderr: string }) => err,
@@ -63,10 +65,20 @@ t.test('the script performs every instruction of the Dockerfile, and refuses a R
   t.match(refused.stderr, 'RUN chmod -R a+w /app: not a step this script knows');
 });
 
+const baseMajor = /^FROM node:(\d+)\./m.exec(dockerfile)?.[1];
 const skip =
   process.env.TEST_DATABASE_URL && process.env.TEST_REDIS_URL
-    ? false
+    ? process.version.startsWith(`v${baseMajor}.`) || process.env[`NODE${baseMajor}_BIN`]
+      ? false
+      : `neither this Node.js (${process.version}) nor NODE${baseMajor}_BIN is Node.js ${baseMajor}, the image's (source scripts/test-services.sh)`
     : 'TEST_DATABASE_URL and TEST_REDIS_URL are not set: the image is not built and started';
+
+t.test('the base image is pinned to an exact Node.js release (and a digest, where one is written)', async (t) => {
+  const from = dockerfile.match(/^FROM node:\S+/gm) ?? [];
+  t.equal(from.length, 1, 'one external base image');
+  t.match(from[0], /^FROM node:\d+\.\d+\.\d+-bookworm-slim(@sha256:[0-9a-f]{64})?$/);
+  t.ok(Number(baseMajor) >= 22, `Node.js ${baseMajor}: a supported LTS line`);
+});
 
 t.test('built from a fresh copy and started, the image serves /health/ready', { skip }, async (t) => {
   const workdir = await mkdtemp(join(tmpdir(), 'docker-steps-'));
@@ -83,7 +95,18 @@ t.test('built from a fresh copy and started, the image serves /health/ready', { 
     ADMIN_TOKENS: randomBytes(24).toString('hex'),
     SECRET_KEY: randomBytes(32).toString('base64'),
   };
-  const containerEnv = ['DATABASE_URL', 'REDIS_URL', 'REDIS_KEY_PREFIX', 'ADMIN_TOKENS', 'SECRET_KEY', 'HOST=127.0.0.1', 'PORT=0', 'ADMIN_PORT=0'];
+  // A fixed free PORT: the HEALTHCHECK asks /health/live on it.
+  const containerEnv = [
+    'DATABASE_URL',
+    'REDIS_URL',
+    'REDIS_KEY_PREFIX',
+    'ADMIN_TOKENS',
+    'SECRET_KEY',
+    'HOST=127.0.0.1',
+    `PORT=${await freePort()}`,
+    'ADMIN_PORT=0',
+    'SHUTDOWN_DELAY=1',
+  ];
   // Its own process group, so that teardown can stop npm, tini and node too if a step hangs.
   const child = spawn('bash', [script, '--workdir', workdir, ...containerEnv.flatMap((v) => ['-e', v])], {
     env,
@@ -105,6 +128,24 @@ t.test('built from a fresh copy and started, the image serves /health/ready', { 
       return step ? [step[3]] : [];
     });
     t.same(steps, instructionsOf(dockerfile));
+  });
+
+  t.test("it runs on the base image's Node.js major version", async (t) => {
+    const exe = readlinkSync(`/proc/${pid}/exe`);
+    const { stdout } = await run(exe, ['--version']);
+    t.match(stdout.trim(), new RegExp(`^v${baseMajor}\\.`), `${exe} is Node.js ${baseMajor}`);
+  });
+
+  t.test('the HEALTHCHECK passes', async (t) => {
+    await output.waitForStderr((line) => line === 'docker-steps: healthcheck: healthy', 60_000);
+    t.pass('docker-steps: healthcheck: healthy');
+  });
+
+  t.test('the pruned Prisma runtime serves a query (GET /admin/resource-servers)', async (t) => {
+    const response = await fetch(`http://127.0.0.1:${adminPort}/admin/resource-servers`, {
+      headers: { authorization: `Bearer ${env.ADMIN_TOKENS}` },
+    });
+    t.equal(response.status, 200);
   });
 
   t.test('/health/live and /health/ready answer 200 on both ports', async (t) => {
@@ -174,6 +215,18 @@ t.test('built from a fresh copy and started, the image serves /health/ready', { 
     t.ok(existsSync(join(app, 'node_modules', 'bcrypt', 'build', 'Release', 'bcrypt_lib.node')), 'bcrypt compiled from source');
   });
 
+  t.test('no source maps, and only the Prisma runtime the generated client loads', async (t) => {
+    const maps = (await readdir(app, { recursive: true })).filter((f) => f.endsWith('.map'));
+    t.same(maps, [], 'no .map file anywhere in the image');
+    const runtime = await readdir(join(app, 'node_modules', '@prisma', 'client', 'runtime'));
+    t.same(
+      runtime.filter((f) => !/^(client|index-browser|query_compiler_bg\.postgresql)\./.test(f)),
+      [],
+      'no query engines, no compilers for other databases',
+    );
+    t.ok(runtime.includes('query_compiler_bg.postgresql.wasm-base64.mjs'), 'the PostgreSQL query compiler stays');
+  });
+
   const root = process.getuid?.() === 0;
   t.test(
     'it runs as node (uid 1000) under tini, and can write only its data directory',
@@ -201,8 +254,12 @@ t.test('built from a fresh copy and started, the image serves /health/ready', { 
     const code = await Promise.race([exited, new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 30_000).unref())]);
     t.equal(code, 0, 'the script exits with the container status 0');
     t.ok(
-      output.logs.some((l) => l.msg === 'shutting down' && l.signal === 'SIGTERM'),
-      'node logged the SIGTERM',
+      output.logs.some((l) => l.msg === 'shutting down' && l.signal === 'SIGTERM' && l.drainSeconds === 1),
+      'node logged the SIGTERM and drained for SHUTDOWN_DELAY',
+    );
+    t.ok(
+      output.logs.some((l) => l.msg === 'listeners closed'),
+      'then closed its listeners',
     );
     t.notOk(existsSync(`/proc/${pid}`), 'node is gone');
   });
@@ -213,49 +270,67 @@ interface Output {
   logs: Record<string, unknown>[];
   /** Resolves with the first JSON log line that matches; rejects when the process exits first or time runs out. */
   waitForLog(match: (line: Record<string, unknown>) => boolean, timeoutMs: number): Promise<Record<string, unknown>>;
+  /** The same for the script's own (stderr) lines. */
+  waitForStderr(match: (line: string) => boolean, timeoutMs: number): Promise<string>;
 }
 
 function collect(child: ChildProcess): Output {
   const stderr: string[] = [];
   const logs: Record<string, unknown>[] = [];
   const waiters = new Set<() => void>();
-  createInterface({ input: child.stderr as NodeJS.ReadableStream }).on('line', (line) => stderr.push(line));
+  const wakeAll = () => {
+    for (const wake of waiters) wake();
+  };
+  createInterface({ input: child.stderr as NodeJS.ReadableStream }).on('line', (line) => {
+    stderr.push(line);
+    wakeAll();
+  });
   createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
     // pino's one-line JSON records; the migration Job also prints its (multi-line) JSON result.
     const record = parseRecord(line);
     if (!record) return;
     logs.push(record);
-    for (const wake of waiters) wake();
+    wakeAll();
   });
+  function waitFor<T>(lines: T[], match: (line: T) => boolean, timeoutMs: number): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const done = () => {
+        clearTimeout(timer);
+        waiters.delete(check);
+        child.off('exit', exited);
+      };
+      const check = () => {
+        const found = lines.find(match);
+        if (found !== undefined) {
+          done();
+          resolve(found);
+        }
+      };
+      const fail = (why: string) => {
+        done();
+        reject(new Error(`${why}; last output:\n${stderr.slice(-30).join('\n')}`));
+      };
+      const exited = (code: number | null) => fail(`docker-steps.sh exited (${code}) before the line was written`);
+      const timer = setTimeout(() => fail(`no such line after ${timeoutMs} ms`), timeoutMs);
+      waiters.add(check);
+      child.once('exit', exited);
+      check();
+    });
+  }
   return {
     stderr,
     logs,
-    waitForLog(match, timeoutMs) {
-      return new Promise((resolve, reject) => {
-        const done = () => {
-          clearTimeout(timer);
-          waiters.delete(check);
-          child.off('exit', exited);
-        };
-        const check = () => {
-          const found = logs.find(match);
-          if (found) {
-            done();
-            resolve(found);
-          }
-        };
-        const fail = (why: string) => {
-          done();
-          reject(new Error(`${why}; last output:\n${stderr.slice(-30).join('\n')}`));
-        };
-        const exited = (code: number | null) => fail(`docker-steps.sh exited (${code}) before the service was listening`);
-        const timer = setTimeout(() => fail(`not listening after ${timeoutMs} ms`), timeoutMs);
-        waiters.add(check);
-        child.once('exit', exited);
-        check();
-      });
-    },
+    waitForLog: (match, timeoutMs) => waitFor(logs, match, timeoutMs),
+    waitForStderr: (match, timeoutMs) => waitFor(stderr, match, timeoutMs),
   };
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }
 
 function parseRecord(line: string): Record<string, unknown> | undefined {
