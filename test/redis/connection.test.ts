@@ -148,6 +148,11 @@ t.test('a frozen Redis: a command fails after the command timeout, once, and the
     ['rejected', 'rejected'],
   );
   t.ok(elapsed >= COMMAND_TIMEOUT_MS - 50 && elapsed < COMMAND_TIMEOUT_MS + 700, `answered in ${elapsed} ms: one command timeout, not two`);
+  // The silent connection was dropped: while the reconnection waits for the frozen server, a
+  // command fails at once instead of waiting out another timeout.
+  const next = Date.now();
+  await t.rejects(redis.get('k'));
+  t.ok(Date.now() - next < 500, `the next command failed in ${Date.now() - next} ms`);
   child.kill('SIGCONT');
   await waitUntil(async () => (await redis.get('k').catch(() => null)) === 'v', 10_000, 'the same client to read again');
   t.pass('recovered without a new client');
