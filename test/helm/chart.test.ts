@@ -55,8 +55,13 @@ const configEnv = [
   'LOGIN_MAX_FAILURES_CLIENT_IP',
   'LOGIN_MAX_FAILURES_IP',
   'LOGIN_WINDOW',
+  'SHUTDOWN_DELAY',
+  'DATABASE_POOL_MAX',
+  'MIGRATE_ON_START',
   'NODE_ENV',
 ] as const;
+/** The chart generates SECRET_KEY and ADMIN_TOKENS only when told to (secret.yaml explains why). */
+const generate = ['--set', 'secret.generate=true'];
 
 // Every kind the chart may render, keyed by apiVersion and kind. A manifest of any other kind
 // fails the test: it would have escaped validation.
@@ -411,14 +416,14 @@ if ('error' in built) {
   const existingSecret = prodValues.secret?.existingSecret;
 
   t.test('helm lint --strict', async (t) => {
-    for (const args of [[], ['-f', productionValues]]) {
+    for (const args of [generate, ['-f', productionValues]]) {
       const { stdout } = await helm(bin, ['lint', '--strict', chartDir, ...args]);
       t.match(stdout, /1 chart\(s\) linted, 0 chart\(s\) failed/, `lint ${args.join(' ') || 'default values'}`);
     }
   });
 
-  t.test('default values', async (t) => {
-    const r = await render(t, bin, []);
+  t.test('default values, with secret.generate', async (t) => {
+    const r = await render(t, bin, generate);
     assertEssentials(t, r, {
       secretName: fullname,
       chartSecret: true,
@@ -446,7 +451,7 @@ if ('error' in built) {
   });
 
   t.test('ingress enabled with default paths routes only /oauth', async (t) => {
-    const r = await render(t, bin, ['--set', 'ingress.enabled=true']);
+    const r = await render(t, bin, [...generate, '--set', 'ingress.enabled=true']);
     assertEssentials(t, r, {
       secretName: fullname,
       chartSecret: true,
@@ -456,7 +461,7 @@ if ('error' in built) {
   });
 
   t.test('two replicas bring a PodDisruptionBudget; a NetworkPolicy without peers keeps the admin port closed', async (t) => {
-    const r = await render(t, bin, ['--set', 'replicaCount=2', '--set', 'networkPolicy.enabled=true']);
+    const r = await render(t, bin, [...generate, '--set', 'replicaCount=2', '--set', 'networkPolicy.enabled=true']);
     assertEssentials(t, r, {
       secretName: fullname,
       chartSecret: true,
@@ -482,8 +487,118 @@ if ('error' in built) {
   });
 
   t.test('values.schema.json rejects unknown and malformed values', async (t) => {
-    for (const set of ['bogus=1', 'config.logLevel=loud', 'secret.secretKey=short', 'service.internal.type=LoadBalancer']) {
-      await t.rejects(helm(bin, ['template', release, chartDir, '--set', set]), /schema/, `--set ${set} is rejected`);
+    for (const set of [
+      'bogus=1',
+      'config.logLevel=loud',
+      'secret.secretKey=short',
+      'service.internal.type=LoadBalancer',
+      // src/config.ts refuses TTLs under 60 s: the pod would exit 78 at start.
+      'config.accessTokenTtl=30',
+      'config.refreshTokenTtl=59',
+      'database.poolMax=0',
+      'database.poolMax=201',
+      'config.shutdownDelay=-1',
+      // Credentials never go into the (plain-text) ConfigMap.
+      'config.extraEnv.DATABASE_URL=postgresql://u:p@db/x',
+      'config.extraEnv.MIGRATION_DATABASE_URL=postgresql://u:p@db/x',
+      'config.extraEnv.PASSPORT_APP_KEY=base64:abc',
+      'config.extraEnv.SECRET_KEY=x',
+      'config.extraEnv.ADMIN_TOKENS=x',
+      'config.extraEnv.REDIS_URL=redis://x',
+      'config.extraEnv.REDIS_PASSWORD=x',
+      'config.extraEnv.SOME_API_TOKEN=x',
+    ]) {
+      await t.rejects(helm(bin, ['template', release, chartDir, ...generate, '--set', set]), /schema/, `--set ${set} is rejected`);
     }
+    const r = await render(t, bin, [...generate, '--set', 'config.extraEnv.HASH_CONCURRENCY=2', '--set', 'config.extraEnv.PASSPORT_PUBLIC_KEY=pem']);
+    const data = r.one(ConfigMap, fullname).data ?? {};
+    t.equal(data.HASH_CONCURRENCY, '2', 'a non-secret variable is accepted');
+    t.equal(data.PASSPORT_PUBLIC_KEY, 'pem', 'PASSPORT_PUBLIC_KEY is a public key, accepted');
+  });
+
+  t.test('SECRET_KEY is never generated unless secret.generate says so', async (t) => {
+    // helm template (as Argo CD renders) cannot read the live Secret: a generated key would change on every render.
+    await t.rejects(
+      helm(bin, ['template', release, chartDir, '--namespace', namespace]),
+      /ADMIN_TOKENS and SECRET_KEY are neither set nor in a live Secret auth\/dbs-reseller-auth.*secret\.existingSecret.*secret\.generate=true/s,
+      'the default values fail the render, naming the ways out',
+    );
+    await t.rejects(
+      helm(bin, ['template', release, chartDir, '--namespace', namespace, '--set', 'secret.adminTokens[0]=0123456789abcdef0123']),
+      /secret: SECRET_KEY is neither set/,
+      'an admin token alone is not enough',
+    );
+    const secretKey = Buffer.alloc(32, 7).toString('base64');
+    const r = await render(t, bin, ['--set', `secret.secretKey=${secretKey}`, '--set', 'secret.adminTokens[0]=0123456789abcdef0123']);
+    const secret = r.one(Secret, fullname);
+    const decode = (key: string) => Buffer.from(secret.data?.[key] ?? '', 'base64').toString('utf8');
+    t.equal(decode('SECRET_KEY'), secretKey, 'the given SECRET_KEY, as given');
+    t.equal(decode('ADMIN_TOKENS'), '0123456789abcdef0123');
+    const again = await render(t, bin, ['--set', `secret.secretKey=${secretKey}`, '--set', 'secret.adminTokens[0]=0123456789abcdef0123']);
+    t.same(again.one(Secret, fullname).data, secret.data, 'the same on every render');
+  });
+
+  t.test('drain: SHUTDOWN_DELAY, lifecycle and the grace period agree', async (t) => {
+    const r = await render(t, bin, generate);
+    const dep = r.one(Deployment, fullname);
+    t.equal(r.one(ConfigMap, fullname).data?.SHUTDOWN_DELAY, '5', 'SHUTDOWN_DELAY 5 s by default');
+    t.equal(dep.spec?.template.spec?.terminationGracePeriodSeconds, 30, 'grace 30 s ≥ 5 + 15 + 5');
+    t.equal(container(dep.spec?.template.spec, 'server').lifecycle, undefined, 'no preStop: the service drains by itself');
+
+    const withSleep = await render(t, bin, [
+      ...generate,
+      '--set-json',
+      'lifecycle={"preStop":{"sleep":{"seconds":5}}}',
+      '--set',
+      'terminationGracePeriodSeconds=40',
+    ]);
+    t.same(container(withSleep.one(Deployment, fullname).spec?.template.spec, 'server').lifecycle, { preStop: { sleep: { seconds: 5 } } });
+
+    await t.rejects(
+      helm(bin, ['template', release, chartDir, ...generate, '--set', 'terminationGracePeriodSeconds=20']),
+      /terminationGracePeriodSeconds \(20\) must be at least 25/,
+      'a grace period shorter than the drain fails the render',
+    );
+    await t.rejects(
+      helm(bin, ['template', release, chartDir, ...generate, '--set-json', 'lifecycle={"preStop":{"sleep":{"seconds":10}}}']),
+      /terminationGracePeriodSeconds \(30\) must be at least 35: the preStop sleep \(10 s\)/,
+      'a preStop sleep counts against it',
+    );
+    const noDelay = await render(t, bin, [...generate, '--set', 'config.shutdownDelay=0', '--set', 'terminationGracePeriodSeconds=20']);
+    t.equal(noDelay.one(ConfigMap, fullname).data?.SHUTDOWN_DELAY, '0', 'SHUTDOWN_DELAY 0 is allowed');
+  });
+
+  t.test('pool size and migration ownership in the ConfigMap', async (t) => {
+    const r = await render(t, bin, [...generate, '--set', 'database.poolMax=25']);
+    const data = r.one(ConfigMap, fullname).data ?? {};
+    t.equal(data.DATABASE_POOL_MAX, '25', 'database.poolMax → DATABASE_POOL_MAX');
+    t.equal(data.MIGRATE_ON_START, 'false', 'the migration Job runs: the pods never migrate');
+    const noJob = await render(t, bin, [...generate, '--set', 'migration.enabled=false']);
+    t.equal(noJob.one(ConfigMap, fullname).data?.MIGRATE_ON_START, 'true', 'no Job: each pod migrates at start');
+    t.same(noJob.all(Job), [], 'and no Job is rendered');
+  });
+
+  t.test('extraContainers and initContainers', async (t) => {
+    const proxy = {
+      name: 'cloud-sql-proxy',
+      image: 'gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.14.0',
+      args: ['--port=5432', 'project:region:db'],
+    };
+    const init = { name: 'wait-for-db', image: 'busybox:1.37.0', command: ['sh', '-c', 'true'] };
+    const r = await render(t, bin, [
+      ...generate,
+      '--set-json',
+      `extraContainers=[${JSON.stringify(proxy)}]`,
+      '--set-json',
+      `initContainers=[${JSON.stringify(init)}]`,
+    ]);
+    const spec = r.one(Deployment, fullname).spec?.template.spec;
+    t.same(
+      spec?.containers.map((c) => c.name),
+      ['reseller-auth', 'cloud-sql-proxy'],
+      'the service first, then the extra container',
+    );
+    t.same(spec?.containers[1], proxy);
+    t.same(spec?.initContainers, [init]);
   });
 }
