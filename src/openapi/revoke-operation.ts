@@ -1,7 +1,8 @@
 // What the OpenAPI document says about POST /oauth/revoke besides its summary and description
 // (routes/oauth/revoke.ts): security, named request examples, and each status API.md gives it.
+import { TooManyRequestsError } from '../errors.js';
 import { emptyResponse, revokeRequestBody } from '../schemas/oauth.js';
-import { invalidClient, missingParameter, oauthErrorStatus, payloadTooLarge, serverError, temporarilyUnavailable } from './oauth-errors.js';
+import { invalidClient, missingParameter, oauthErrorStatus, payloadTooLarge, retryAfter, serverError, temporarilyUnavailable } from './oauth-errors.js';
 import { CLIENT_BASIC } from './public-document.js';
 import { NO_STORE_HEADERS, documented, withExamples } from './responses.js';
 
@@ -33,6 +34,11 @@ export const revokeOperation = {
     }),
     401: invalidClient('Unknown client, wrong secret, disabled client: `invalid_client`.'),
     413: payloadTooLarge,
+    429: oauthErrorStatus(
+      'Too many failed client authentications per client and address, or failed attempts per address, as on /oauth/token (docs/rate-limits.md): `too_many_requests`.',
+      { too_many_requests: { summary: 'Too many failed attempts', error: new TooManyRequestsError(900) } },
+      { 'Retry-After': retryAfter(new TooManyRequestsError(900)) },
+    ),
     500: serverError,
     503: temporarilyUnavailable,
   },
