@@ -2,7 +2,15 @@
 // (routes/oauth/revoke.ts): security, named request examples, and each status API.md gives it.
 import { TooManyRequestsError } from '../errors.js';
 import { emptyResponse, revokeRequestBody } from '../schemas/oauth.js';
-import { invalidClient, missingParameter, oauthErrorStatus, payloadTooLarge, retryAfter, serverError, temporarilyUnavailable } from './oauth-errors.js';
+import {
+  invalidClient,
+  missingParameter,
+  oauthErrorStatus,
+  payloadTooLarge,
+  retryAfter,
+  serverError,
+  temporarilyUnavailable,
+} from './oauth-errors.js';
 import { CLIENT_BASIC } from './public-document.js';
 import { NO_STORE_HEADERS, documented, withExamples } from './responses.js';
 
