@@ -1,6 +1,7 @@
 // The error catalogue: every error the service answers with, in one place (after
 // panva/node-oidc-provider). OAuth errors carry Laravel Passport's wording (league/oauth2-server
 // 8.x, OAuthServerException) so that integrations written against Passport keep parsing them.
+import { controlCharactersHint, parameterWithControlCharacter } from './schemas/text.js';
 
 export interface OAuthErrorBody {
   error: string;
@@ -196,7 +197,12 @@ export function toOAuthError(err: unknown): OAuthError {
   if (e.code && MEDIA_TYPE_CODES.has(e.code)) {
     return new InvalidRequestError('Send the parameters as application/json or application/x-www-form-urlencoded');
   }
-  if (e.validation) return new InvalidRequestError(e.message);
+  if (e.validation) {
+    // A control character gets a hint naming the parameter (schemas/text.ts); other schema
+    // issues keep Fastify's own wording.
+    const parameter = Array.isArray(e.validation) ? parameterWithControlCharacter(e.validation) : null;
+    return new InvalidRequestError(parameter === null ? e.message : controlCharactersHint(parameter));
+  }
   if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
     return new InvalidRequestError(
       e.code?.startsWith('FST_ERR_CTP') ? 'The request body could not be parsed' : undefined,

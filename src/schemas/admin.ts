@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { decodeCursor } from '../repositories/resellers-repository.js';
 import { MAX_NETWORKS, parseNetworks } from '../security/networks.js';
+import { CONTROL_CHARACTERS_FIELD, WITHOUT_CONTROL_CHARACTERS, hasControlCharacter } from './text.js';
 
 /** The name of the bearer security scheme the admin routes declare in the OpenAPI document. */
 export const ADMIN_SECURITY_SCHEME = 'adminToken';
@@ -16,6 +17,13 @@ export const adminSecurityScheme = {
 
 const text = (what = 'a string') => z.string({ error: (issue) => (issue.input === undefined ? 'is required' : `must be ${what}`) });
 
+/**
+ * No field may hold a control character (schemas/text.ts): checked first, so that it is the
+ * message the field gets; after trim() where a field is trimmed, so surrounding line breaks
+ * of a paste are still dropped rather than refused.
+ */
+const noControlCharacters = z.regex(WITHOUT_CONTROL_CHARACTERS, CONTROL_CHARACTERS_FIELD);
+
 export const resellerIdSchema = text()
   .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1 to 64 characters of A-Z, a-z, 0-9, "_" or "-"')
   .describe("The DBS's own id of the reseller")
@@ -25,6 +33,7 @@ export const resellerParams = z.object({ resellerId: resellerIdSchema });
 
 const name = text()
   .trim()
+  .check(noControlCharacters)
   .min(1, 'must not be empty')
   .max(200, 'must be at most 200 characters')
   .describe('Nome: the name of the reseller API user (1 to 200 characters)')
@@ -33,12 +42,14 @@ const name = text()
 const email = text()
   .trim()
   .toLowerCase()
+  .check(noControlCharacters)
   .max(254, 'must be at most 254 characters')
   .check(z.email({ error: 'must be an e-mail address' }))
   .describe('E-mail: the username of the password grant; stored lower-cased, unique across resellers')
   .meta({ example: 'meu_nome@aqui.com.br' });
 
 const password = text()
+  .check(noControlCharacters)
   .min(8, 'must be at least 8 characters')
   .max(256, 'must be at most 256 characters')
   .describe(
@@ -55,6 +66,10 @@ const allowedIp = z
     },
   )
   .transform((value, ctx) => {
+    if ((typeof value === 'string' ? [value] : value).some(hasControlCharacter)) {
+      ctx.addIssue({ code: 'custom', message: CONTROL_CHARACTERS_FIELD, input: value });
+      return z.NEVER;
+    }
     const parsed = parseNetworks(value);
     if (!parsed.ok) {
       ctx.addIssue({ code: 'custom', message: parsed.error, input: value });
@@ -124,6 +139,7 @@ export const resellerListQuery = z.object({
   cursor: z
     .string()
     .max(512, 'is not a cursor returned by this API')
+    .check(noControlCharacters)
     .optional()
     // API.md writes the first page as ?cursor=&limit=: an empty cursor is no cursor.
     .transform((v) => (v === '' ? undefined : v))
@@ -148,6 +164,7 @@ export const resellerList = z
 export const resourceServerBody = z.object({
   name: text()
     .trim()
+    .check(noControlCharacters)
     .min(1, 'must not be empty')
     .max(200, 'must be at most 200 characters')
     .describe('What the resource server is, e.g. the DBS API')
@@ -155,7 +172,12 @@ export const resourceServerBody = z.object({
 });
 
 export const resourceServerParams = z.object({
-  id: z.string().max(64).describe('The resource server id (a UUID)').meta({ example: '3f1c2b9e-8a4d-4c57-9e21-6d0f5b7a1c33' }),
+  id: z
+    .string()
+    .max(64)
+    .check(noControlCharacters)
+    .describe('The resource server id (a UUID)')
+    .meta({ example: '3f1c2b9e-8a4d-4c57-9e21-6d0f5b7a1c33' }),
 });
 
 const resourceServerId = z.uuid().describe('The resource server id');

@@ -1,12 +1,14 @@
 // zod schemas of the public /oauth/* surface: they validate requests and generate the OpenAPI
 // document (one source of truth). Parameters are deliberately loose here (RFC 6749 §3.2: empty
 // means omitted; a numeric client_id is accepted); oauth/token-request.ts applies the rest.
+// No parameter may hold a control character (schemas/text.ts): 400 invalid_request naming it.
 import { z } from 'zod';
+import { CONTROL_CHARACTERS_PARAMETER, WITHOUT_CONTROL_CHARACTERS } from './text.js';
+
+const text = () => z.string().max(4096).regex(WITHOUT_CONTROL_CHARACTERS, CONTROL_CHARACTERS_PARAMETER);
 
 const parameter = (description: string, example?: string) =>
-  z
-    .string()
-    .max(4096)
+  text()
     .optional()
     .describe(description)
     .meta(example === undefined ? {} : { example });
@@ -15,7 +17,7 @@ export const tokenRequestBody = z
   .looseObject({
     grant_type: parameter('`password` or `refresh_token`', 'password'),
     client_id: z
-      .union([z.string().max(4096), z.number().int().positive()])
+      .union([text(), z.number().int().positive()])
       .optional()
       .describe('The client id shown in the DBS panel, as a string or a JSON number')
       .meta({ example: '19' }),
@@ -55,7 +57,7 @@ export const revokeRequestBody = z
     token: parameter('The access or refresh token to revoke'),
     token_type_hint: tokenTypeHint,
     client_id: z
-      .union([z.string().max(4096), z.number().int().positive()])
+      .union([text(), z.number().int().positive()])
       .optional()
       .describe('The client the token was issued to (or use HTTP Basic)')
       .meta({ example: '19' }),

@@ -22,6 +22,7 @@ import { type IntrospectionAnswer, createIntrospection } from '../../oauth/intro
 import { NO_STORE_HEADERS } from '../../oauth/response-headers.js';
 import { rejectQueryCredentials } from '../../oauth/token-request.js';
 import { introspectOperation } from '../../openapi/introspect-operation.js';
+import { controlCharactersHint, hasControlCharacter } from '../../schemas/text.js';
 
 /** The handler validates the body itself (readToken); the schema is there for the OpenAPI document. */
 const documentedOnly: FastifySchemaCompiler<unknown> = () => () => true;
@@ -50,7 +51,12 @@ function readToken(body: unknown): string {
     throw new InvalidRequestError('Send the client credentials with HTTP Basic only, not in the body');
   }
   if (hint !== undefined && typeof hint !== 'string') throw new InvalidRequestError('Check the `token_type_hint` parameter: it must be a string');
-  if (typeof token === 'string' && token !== '') return token;
+  // The rule of every string parameter (schemas/text.ts), applied by hand as the schema's is not run.
+  if (hint !== undefined && hasControlCharacter(hint)) throw new InvalidRequestError(controlCharactersHint('token_type_hint'));
+  if (typeof token === 'string' && token !== '') {
+    if (hasControlCharacter(token)) throw new InvalidRequestError(controlCharactersHint('token'));
+    return token;
+  }
   if (Array.isArray(token)) throw new InvalidRequestError('Check the `token` parameter: it is given more than once');
   if (token === undefined || token === null || token === '') throw new InvalidRequestError('Check the `token` parameter');
   throw new InvalidRequestError('Check the `token` parameter: it must be a string');
