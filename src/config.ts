@@ -54,6 +54,10 @@ const redisNodes = list(/,/).transform((items, ctx) =>
   }),
 );
 
+/** RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=" */
+const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
+const B64TOKEN_RULE = '(RFC 6750 §2.1: letters, digits, "-", ".", "_", "~", "+", "/", then optionally "=" at the end)';
+
 export const configSchema = z.object({
   NODE_ENV: z.enum(['production', 'development', 'test']).default('development'),
   HOST: z.string().min(1).default('0.0.0.0'),
@@ -85,9 +89,20 @@ export const configSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9:_-]{0,32}$/)
     .default('reseller-auth:'),
-  ADMIN_TOKENS: list(/,/).refine((tokens) => tokens.every((t) => t.length >= 16), {
-    message: 'each admin token must be at least 16 characters',
-  }),
+  ADMIN_TOKENS: list(/,/)
+    .refine((tokens) => tokens.every((t) => t.length >= 16), {
+      message: 'each admin token must be at least 16 characters',
+    })
+    .superRefine((tokens, ctx) => {
+      // The admin API reads `Authorization: Bearer <token>` (plugins/app/admin-auth.ts): a token
+      // outside RFC 6750 §2.1's b64token syntax could never be presented. Named by position:
+      // the message is printed, the token never.
+      tokens.forEach((token, i) => {
+        if (!B64TOKEN.test(token)) {
+          ctx.addIssue({ code: 'custom', message: `token ${i + 1} of ${tokens.length} is not a bearer token an admin can send ${B64TOKEN_RULE}` });
+        }
+      });
+    }),
   SECRET_KEY: secretKey,
   TRUSTED_PROXIES: networkList,
   CORS_ORIGINS: list(/[\s,]+/),
