@@ -1,7 +1,7 @@
 // POST /oauth/token (RFC 6749 §4.3 password grant, §6 refresh), Passport-compatible (API.md).
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import type { FastifyRequest } from 'fastify';
-import { OAuthError, toOAuthError } from '../../errors.js';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { OAuthError, TemporarilyUnavailableError, toOAuthError } from '../../errors.js';
 import { tokenRouteSchema } from '../../openapi/token-operation.js';
 import { parseBasic, parseClientId } from '../../oauth/client-credentials.js';
 import { createTokenEndpoint } from '../../oauth/token-endpoint.js';
@@ -23,6 +23,27 @@ const supportedGrant = (grant: string) => SUPPORTED_GRANTS.includes(grant);
 
 /** Longest a token request may take before it is answered 503 temporarily_unavailable. */
 export const HANDLER_TIMEOUT_MS = 10_000;
+
+/**
+ * Answers 503 temporarily_unavailable once HANDLER_TIMEOUT_MS have passed since the request
+ * arrived, whatever it is still waiting for (the rest of its body, a hashing thread), and closes
+ * the connection with that answer (RFC 9112 §9.6): a body still arriving would otherwise stay
+ * half-read on a keep-alive connection, and Node would answer that same request a second time
+ * (408) when requestTimeout runs out. Fastify's own handlerTimeout is not used: it is cleared by
+ * the request's 'close' event, which Node emits as soon as a body has been read
+ * (fastify/fastify#6725), so a handler stuck after that was never answered on a real connection.
+ */
+function answerWhenTooSlow(_request: FastifyRequest, reply: FastifyReply, done: () => void): void {
+  const timer = setTimeout(() => {
+    if (reply.sent || reply.raw.headersSent) return;
+    reply.header('connection', 'close');
+    // An Error is answered through the route's onError hook and error handler (routes/oauth/index.ts).
+    reply.send(new TemporarilyUnavailableError('authorization server'));
+  }, HANDLER_TIMEOUT_MS);
+  // The response's 'close': sent, or the connection gone. Either way nothing is left to answer.
+  reply.raw.once('close', () => clearTimeout(timer));
+  done();
+}
 
 /** The client a request names, before it authenticated (HTTP Basic first, as client-credentials.ts reads it). */
 function claimedClientId(request: FastifyRequest): string | undefined {
@@ -55,12 +76,11 @@ const tokenRoute: FastifyPluginAsyncZod = async (fastify) => {
     {
       // The zod schemas of schemas/oauth.ts, with API.md's documentation around them.
       schema: tokenRouteSchema,
-      // No request may hang (issue 5): every dependency call has its own timeout, but a password
-      // grant may also queue for the bounded argon2 pool (HASH_CONCURRENCY) behind a storm.
-      handlerTimeout: HANDLER_TIMEOUT_MS,
-      // RFC 6749 §4.3.2 brute-force protection: an address over its limit is refused before its
-      // body is even parsed.
-      onRequest: async (request) => guard.assertAddressAllowed(request.ip),
+      // No request may hang: every dependency call has its own timeout, but a body may arrive
+      // slowly, and a password grant may queue for the bounded argon2 pool (HASH_CONCURRENCY)
+      // behind a storm. Then, RFC 6749 §4.3.2 brute-force protection: an address over its limit
+      // is refused before its body is even parsed.
+      onRequest: [answerWhenTooSlow, async (request) => guard.assertAddressAllowed(request.ip)],
       // Runs for every error of this route (body parsing and validation included), before the
       // error handler answers: malformed requests count against the address, failed client
       // authentications against the address and the client at it (API.md).
