@@ -69,13 +69,28 @@ export function parseNetworks(value: string | readonly string[]): ParsedNetworks
   return errors.length > 0 ? { ok: false, error: errors.join('; ') } : { ok: true, networks };
 }
 
-/** The caller's address as one canonical string: IPv4-mapped IPv6 (::ffff:10.0.0.1) is IPv4. */
+/**
+ * An IP address as a caller's socket or a trusted proxy reports it: dotted-quad IPv4 or IPv6.
+ * Behind TRUSTED_PROXIES the caller's address is an X-Forwarded-For entry, text that whoever sent
+ * the request may have written (`garbage<script>`); ipaddr.js alone would also read `10.1`.
+ */
+function isAddress(ip: string): boolean {
+  return ipaddr.IPv4.isValidFourPartDecimal(ip) || ipaddr.IPv6.isValid(ip);
+}
+
+/** Said in place of an address that does not parse: such text is never echoed to the caller. */
+export const UNDETERMINED_ADDRESS = 'an address that could not be determined';
+
+/**
+ * The caller's address as one canonical string (IPv4-mapped IPv6, ::ffff:10.0.0.1, is IPv4), for
+ * answers and logs; UNDETERMINED_ADDRESS for anything that is not an address.
+ */
 export function canonicalAddress(ip: string): string {
-  return ipaddr.isValid(ip) ? ipaddr.process(ip).toString() : ip;
+  return isAddress(ip) ? ipaddr.process(ip).toString() : UNDETERMINED_ADDRESS;
 }
 
 export function isAllowed(ip: string, networks: readonly string[]): boolean {
-  if (!ipaddr.isValid(ip)) return false;
+  if (!isAddress(ip)) return false;
   const address = ipaddr.process(ip);
   return networks.some((network) => {
     const [range, bits] = ipaddr.parseCIDR(network);
