@@ -576,6 +576,19 @@ if ('error' in built) {
     const noJob = await render(t, bin, [...generate, '--set', 'migration.enabled=false']);
     t.equal(noJob.one(ConfigMap, fullname).data?.MIGRATE_ON_START, 'true', 'no Job: each pod migrates at start');
     t.same(noJob.all(Job), [], 'and no Job is rendered');
+
+    // The schema-owning credentials for the Job alone.
+    const migrationUrl = { name: 'MIGRATION_DATABASE_URL', valueFrom: { secretKeyRef: { name: 'schema-owner', key: 'url' } } };
+    const owned = await render(t, bin, [...generate, '--set-json', `migration.extraEnv=[${JSON.stringify(migrationUrl)}]`]);
+    t.same(
+      container(owned.one(Job, `${fullname}-migration`).spec?.template.spec, 'migration').env?.find((e) => e.name === 'MIGRATION_DATABASE_URL'),
+      migrationUrl,
+      'migration.extraEnv reaches the Job',
+    );
+    t.notOk(
+      container(owned.one(Deployment, fullname).spec?.template.spec, 'server').env?.some((e) => e.name === 'MIGRATION_DATABASE_URL'),
+      'and not the pods',
+    );
   });
 
   t.test('extraContainers and initContainers', async (t) => {
