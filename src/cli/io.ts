@@ -3,8 +3,8 @@ import type { DestinationStream } from 'pino';
 
 export interface CliIo {
   env: Record<string, string | undefined>;
-  /** The command's JSON result, and --help. */
-  stdout: { write(text: string): unknown };
+  /** The command's result, and --help. A terminal (isTTY) gets tables by default, anything else JSON. */
+  stdout: { write(text: string): unknown; isTTY?: boolean };
   /** Error messages and usage. */
   stderr: { write(text: string): unknown };
   /** Log lines (the audit trail included): standard error in main.ts. */

@@ -2,110 +2,138 @@
 // streams and exit). The same configuration, services and admin layer as the server, so a
 // reseller configured here is exactly what the admin API would have made.
 //
-// Exit status: 0 success; 1 not found or conflict; 64 bad arguments or input (EX_USAGE);
-// 69 database or token store unreachable (EX_UNAVAILABLE); 70 unexpected failure (EX_SOFTWARE);
-// 78 invalid configuration (EX_CONFIG).
-import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from '../config.js';
-import { AppError, DependencyUnavailableError, ValidationFailedError } from '../errors.js';
-import { type Command, type CommandInput, UsageError, usage } from './command.js';
+// Exit status (failures.ts, sysexits.h): 0 success; 1 not found or conflict; 64 bad arguments
+// or input; 69 database or token store unreachable; 70 unexpected failure; 75 embedded database
+// in use by a running server; 78 invalid configuration.
+import { readFileSync } from 'node:fs';
+import { type Config, ConfigError, loadConfig } from '../config.js';
+import { AppError, ValidationFailedError } from '../errors.js';
+import { type Command, PROGRAM, UsageError, columns, commandHelp, usageLine } from './command.js';
 import { commands } from './commands/index.js';
+import { CliFailure, EXIT, explain } from './failures.js';
 import type { CliIo } from './io.js';
+import { defaultFormat, render } from './output.js';
+import { type ParsedInput, parseInput } from './parse.js';
 import { createRuntime } from './runtime.js';
+import { didYouMean } from './suggest.js';
 
-const PROGRAM = 'reseller-auth';
+// package.json sits two levels above both src/cli and dist/cli.
+const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 function help(): string {
-  return `Usage: ${PROGRAM} <command> [arguments] [options]\n\nCommands:\n${commands.map(usage).join('\n\n')}\n\nConfiguration comes from the same environment variables as the server (DATABASE_URL, REDIS_URL, SECRET_KEY, DATA_DIR…).\n`;
-}
-
-function parseInput(command: Command, args: readonly string[]): CommandInput & { help: boolean } {
-  const options = Object.fromEntries(Object.entries(command.options ?? {}).map(([name, spec]) => [name, { type: spec.type }]));
-  let parsed: ReturnType<typeof parseArgs>;
-  try {
-    parsed = parseArgs({ args: [...args], options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-  const { help: wantsHelp, ...values } = parsed.values;
-  if (!wantsHelp) {
-    const missing = command.positionals.slice(parsed.positionals.length);
-    if (missing.length > 0) throw new UsageError(`missing ${missing.map((p) => `<${p}>`).join(' ')}`);
-    const extra = parsed.positionals.slice(command.positionals.length);
-    if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
-  }
-  const positionals = Object.fromEntries(command.positionals.map((name, i) => [name, parsed.positionals[i] ?? '']));
-  return { positionals, values: values as CommandInput['values'], help: wantsHelp === true };
+  return [
+    `Usage: ${PROGRAM} <command> [arguments] [options]`,
+    '',
+    "Manages resellers' API access and the resource servers allowed to introspect, with the server's own configuration.",
+    '',
+    'Commands:',
+    ...columns(commands.map((c) => [c.name, c.summary])),
+    '',
+    'Options:',
+    ...columns([
+      ['-o, --output json|table', 'output format (default: table on a terminal, json otherwise)'],
+      ['-h, --help', `show help; "${PROGRAM} <command> --help" shows a command's options and examples`],
+      ['-V, --version', 'print the version'],
+    ]),
+    '',
+    'Configuration comes from the same environment variables as the server (DATABASE_URL, REDIS_URL,',
+    'SECRET_KEY, ADMIN_TOKENS, DATA_DIR…). With the embedded database (no DATABASE_URL), stop the',
+    'server first, or use the admin API: the two cannot open it at the same time.',
+    '',
+    'Exit status: 0 success, 1 not found or conflict, 64 bad arguments or input, 69 database or',
+    'token store unreachable, 70 unexpected failure, 75 embedded database in use, 78 bad configuration.',
+    '',
+  ].join('\n');
 }
 
 /** `allowedIp` → `allowedIp (--allowed-ip)` when the command has that option. */
-function fieldLabel(command: Command, field: string): string {
-  const option = field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+function fieldLabel(command: Command, input: ParsedInput | undefined, field: string): string {
+  const option = (input && command.optionOf?.(field, input)) ?? field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
   return command.options?.[option] ? `${field} (--${option})` : field;
 }
 
-function report(err: unknown, command: Command, io: CliIo): number {
+function report(err: unknown, command: Command, input: ParsedInput | undefined, config: Config | undefined, io: CliIo): number {
   const fail = (message: string) => io.stderr.write(`${PROGRAM}: ${message}\n`);
-  if (err instanceof UsageError) {
-    fail(`${command.name}: ${err.message}\n\n${usage(command)}`);
-    return 64;
+  const failure = explain(err, config);
+  if (failure instanceof UsageError) {
+    fail(`${command.name}: ${failure.message}\n${usageLine(command)}\nRun "${PROGRAM} ${command.name} --help" for its options and examples.`);
+    return EXIT.usage;
   }
-  if (err instanceof ValidationFailedError) {
-    const lines = Object.entries(err.fields ?? {}).map(([field, why]) => `  ${fieldLabel(command, field)}: ${why}`);
+  if (failure instanceof ValidationFailedError) {
+    const lines = Object.entries(failure.fields ?? {}).map(([field, why]) => `  ${fieldLabel(command, input, field)}: ${why}`);
     fail(`${command.name}: invalid input\n${lines.join('\n')}`);
-    return 64;
+    return EXIT.usage;
   }
-  if (err instanceof ConfigError) {
-    fail(err.message);
-    return 78;
+  if (failure instanceof ConfigError) {
+    fail(failure.message);
+    return EXIT.config;
   }
-  if (err instanceof DependencyUnavailableError || (err instanceof AppError && err.status === 503)) {
-    fail(`${command.name}: ${err instanceof DependencyUnavailableError ? `the ${err.dependency} is unavailable` : err.message}`);
-    return 69;
+  if (failure instanceof CliFailure) {
+    fail(`${command.name}: ${failure.message}`);
+    return failure.exitCode;
   }
-  if (err instanceof AppError) {
-    fail(`${command.name}: ${err.message}`);
-    return 1;
+  if (failure instanceof AppError) {
+    fail(`${command.name}: ${failure.message}`);
+    return EXIT.failed;
   }
-  fail(`${command.name} failed: ${err instanceof Error ? err.message : String(err)}`);
-  return 70;
+  fail(`${command.name} failed unexpectedly: ${failure instanceof Error ? failure.message : String(failure)}`);
+  return EXIT.software;
+}
+
+function unknownCommand(name: string, io: CliIo): number {
+  const hint =
+    didYouMean(
+      name,
+      commands.map((c) => c.name),
+    ) || ` Run "${PROGRAM} --help" for the list of commands.`;
+  io.stderr.write(`${PROGRAM}: unknown command "${name}".${hint}\n`);
+  return EXIT.usage;
 }
 
 /** Runs one CLI invocation; resolves to the exit status. */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   const [name, ...args] = argv;
+  if (name === '--version' || name === '-V') {
+    io.stdout.write(`${PROGRAM} ${VERSION}\n`);
+    return EXIT.ok;
+  }
   if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+    // `help <command>` is `<command> --help`.
+    const topic = name === 'help' ? args[0] : undefined;
+    if (topic !== undefined) {
+      const command = commands.find((c) => c.name === topic);
+      if (!command) return unknownCommand(topic, io);
+      io.stdout.write(commandHelp(command));
+      return EXIT.ok;
+    }
     (name === undefined ? io.stderr : io.stdout).write(help());
-    return name === undefined ? 64 : 0;
+    return name === undefined ? EXIT.usage : EXIT.ok;
   }
   const command = commands.find((c) => c.name === name);
-  if (!command) {
-    io.stderr.write(`${PROGRAM}: unknown command "${name}"\n\n${help()}`);
-    return 64;
-  }
-  let input: ReturnType<typeof parseInput>;
+  if (!command) return unknownCommand(name, io);
+  let input: ParsedInput;
   try {
     input = parseInput(command, args);
   } catch (err) {
-    return report(err, command, io);
+    return report(err, command, undefined, undefined, io);
   }
   if (input.help) {
-    io.stdout.write(`${usage(command)}\n`);
-    return 0;
+    io.stdout.write(commandHelp(command));
+    return EXIT.ok;
   }
-  let config: ReturnType<typeof loadConfig>;
+  let config: Config;
   try {
     config = loadConfig(io.env, { requiredInProduction: command.requiredInProduction });
   } catch (err) {
-    return report(err, command, io);
+    return report(err, command, input, undefined, io);
   }
   const runtime = createRuntime(config, io);
   try {
     const result = await command.run(input, runtime.context);
-    if (result !== undefined) io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-    return 0;
+    if (result !== undefined) io.stdout.write(render(result, input.output ?? defaultFormat(io.stdout.isTTY)));
+    return EXIT.ok;
   } catch (err) {
-    return report(err, command, io);
+    return report(err, command, input, config, io);
   } finally {
     await runtime.close().catch((err: unknown) => runtime.context.log.warn({ err: (err as Error).message }, 'closing failed'));
   }

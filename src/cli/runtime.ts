@@ -1,7 +1,7 @@
 // What a CLI command runs against: the server's own configuration, generated secrets and
 // services, opened lazily (migrate needs only the database) and closed once at the end.
 // Logs, the audit trail included, go to the log destination (standard error); standard output
-// carries only the command's JSON result, so a script can pipe it and secrets never land in a log.
+// carries only the command's result, so a script can pipe it and secrets never land in a log.
 import { type Admin, createAdmin } from '../admin/index.js';
 import type { Config } from '../config.js';
 import { createLogger } from '../logger.js';
@@ -35,6 +35,7 @@ export function createRuntime(config: Config, io: CliIo): Runtime {
         return admin;
       },
       readStdin: () => readAll(io.stdin),
+      warn: (message) => io.stderr.write(`reseller-auth: warning: ${message}\n`),
     },
     async close() {
       // A failed open has nothing to close (createServices cleans up after itself).

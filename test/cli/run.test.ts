@@ -2,14 +2,18 @@
 // buffers for the streams: fast enough to cover them all on both backends. cli.test.ts runs the
 // compiled CLI as a real process.
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import t from 'tap';
 import type { ApiAccessView } from '../../src/admin/views.js';
+import { CliFailure, explain } from '../../src/cli/failures.js';
+import { defaultFormat, render } from '../../src/cli/output.js';
 import { runCli } from '../../src/cli/run.js';
+import { loadConfig } from '../../src/config.js';
 import { readMigrations } from '../../src/db/migrate.js';
+import { DependencyUnavailableError } from '../../src/errors.js';
 import { build, eachBackend } from '../helper.js';
 
 interface Run {
@@ -20,13 +24,13 @@ interface Run {
 }
 
 function runner(env: Record<string, string>) {
-  return async (argv: string[], stdin = ''): Promise<Run> => {
+  return async (argv: string[], stdin = '', isTTY = false): Promise<Run> => {
     let stdout = '';
     let stderr = '';
     let log = '';
     const code = await runCli(argv, {
       env: { NODE_ENV: 'development', LOG_LEVEL: 'info', ...env },
-      stdout: { write: (text: string) => (stdout += text) },
+      stdout: { write: (text: string) => (stdout += text), isTTY },
       stderr: { write: (text: string) => (stderr += text) },
       log: new Writable({
         write(chunk: Buffer, _encoding, done) {
@@ -42,47 +46,84 @@ function runner(env: Record<string, string>) {
 
 const json = <T = Record<string, unknown>>(run: Run): T => JSON.parse(run.stdout) as T;
 
-t.test('help and usage errors need no configuration and touch nothing', async (t) => {
+const COMMANDS = [
+  'migrate',
+  'reseller:configure',
+  'reseller:show',
+  'reseller:rotate-secret',
+  'reseller:disable',
+  'resource-server:create',
+  'resource-server:list',
+  'resource-server:remove',
+  'import-passport',
+];
+
+t.test('help, --version and usage errors need no configuration and touch nothing', async (t) => {
   const dataDir = join(tmpdir(), `reseller-auth-cli-untouched-${process.pid}`);
   const cli = runner({ DATA_DIR: dataDir });
   const help = await cli(['--help']);
   t.equal(help.code, 0);
-  t.match(help.stdout, /^Usage: reseller-auth <command> \[arguments\] \[options\]\n\nCommands:\n/);
-  for (const name of [
-    'migrate',
-    'reseller:configure',
-    'reseller:show',
-    'reseller:rotate-secret',
-    'reseller:disable',
-    'resource-server:create',
-    'resource-server:list',
-    'resource-server:remove',
-  ]) {
-    t.match(help.stdout, `\n  reseller-auth ${name}`);
+  t.match(help.stdout, /^Usage: reseller-auth <command> \[arguments\] \[options\]\n\n.*\n\nCommands:\n/);
+  for (const name of COMMANDS) t.match(help.stdout, new RegExp(`\\n  ${name} +[A-Z]`), `${name} is listed with its summary`);
+  t.match(help.stdout, /-V, --version/);
+  t.match(help.stdout, /75 embedded database in use, 78 bad configuration/);
+
+  const pkg = JSON.parse(await readFile(join(import.meta.dirname, '..', '..', 'package.json'), 'utf8')) as { version: string };
+  for (const flag of ['--version', '-V']) t.same(await cli([flag]), { code: 0, stdout: `reseller-auth ${pkg.version}\n`, stderr: '', log: '' });
+
+  // Every command's help: a Usage line, its arguments, its options (the global ones too), examples.
+  for (const name of COMMANDS) {
+    const commandHelp = await cli([name, '--help']);
+    t.equal(commandHelp.code, 0, name);
+    t.match(commandHelp.stdout, new RegExp(`^Usage: reseller-auth ${name}( <[A-Za-z]+>)* \\[options\\]\\n\\n`));
+    t.match(commandHelp.stdout, /\nOptions:\n(.*\n)* {2}-o, --output json\|table {2,}output format/);
+    t.match(commandHelp.stdout, new RegExp(`\\nExamples:\\n {2}.*reseller-auth ${name}`));
+    t.same(await cli(['help', name]), commandHelp, '`help <command>` is `<command> --help`');
   }
-  const commandHelp = await cli(['reseller:configure', '--help']);
-  t.equal(commandHelp.code, 0);
-  t.match(commandHelp.stdout, /^ {2}reseller-auth reseller:configure <resellerId>\n.*\n {4}--name <name>/);
+  const configureHelp = (await cli(['reseller:configure', '-h'])).stdout;
+  t.match(configureHelp, /\nArguments:\n {2}<resellerId> {2}the reseller's id in the panel/);
+  t.match(configureHelp, /\n {2}--password-stdin {2,}Read the password from standard input/);
+  t.match(configureHelp, /\n {2}echo "\$PASSWORD" \| reseller-auth reseller:configure 6 /);
 
-  const unknown = await cli(['passport:client']);
-  t.same([unknown.code, unknown.stdout], [64, '']);
-  t.match(unknown.stderr, /^reseller-auth: unknown command "passport:client"\n\nUsage:/);
+  // An unknown command: what was meant, not the whole usage.
+  const unknownCases: [string, string][] = [
+    ['reseler:show', ' Did you mean "reseller:show"?'],
+    ['show', ' Did you mean "reseller:show"?'],
+    ['resource-server:delete', ' Did you mean one of "resource-server:create", "resource-server:remove"'],
+    ['passport:client', ' Run "reseller-auth --help" for the list of commands.'],
+  ];
+  for (const [name, hint] of unknownCases) {
+    const unknown = await cli([name, '6']);
+    t.same([unknown.code, unknown.stdout], [64, ''], name);
+    t.ok(unknown.stderr.startsWith(`reseller-auth: unknown command "${name}".${hint}`), unknown.stderr);
+    t.equal(unknown.stderr.split('\n').length, 2, 'one line');
+  }
+  t.equal((await cli(['help', 'reseler:show'])).code, 64);
 
+  // Our words for what parseArgs would reject, then the usage line and where to find more.
   const cases: [string[], string][] = [
-    [['reseller:show'], 'reseller-auth: reseller:show: missing <resellerId>\n'],
-    [['reseller:show', '6', '7'], 'reseller-auth: reseller:show: unexpected argument "7"\n'],
-    [['reseller:show', '6', '--nome', 'x'], "reseller-auth: reseller:show: Unknown option '--nome'"],
-    [
-      ['reseller:configure', '6', '--password', 'senha-secreta', '--password-stdin'],
-      'reseller-auth: reseller:configure: give either --password or --password-stdin, not both\n',
-    ],
-    [['reseller:configure', '6', '--name'], "reseller-auth: reseller:configure: Option '--name <value>' argument missing"],
+    [['reseller:show'], 'missing <resellerId>'],
+    [['reseller:show', '6', '7'], 'unexpected argument "7"'],
+    [['reseller:show', '6', '--nome', 'x'], 'unknown option --nome.'],
+    [['reseller:configure', '6', '--nome', 'x'], 'unknown option --nome. Did you mean "--name"?'],
+    [['reseller:configure', '6', '--password', 'senha-secreta', '--password-stdin'], 'give either --password or --password-stdin, not both'],
+    [['reseller:configure', '6', '--name'], '--name needs a value: --name <name>'],
+    [['reseller:configure', '6', '--name', '--email', 'x@example.com'], '--name needs a value: --name <name>'],
+    [['reseller:configure', '6', '--password-stdin=senha-secreta'], '--password-stdin takes no value'],
+    [['reseller:show', '6', '--output', 'yaml'], '--output is json or table (got "yaml")'],
+    [['reseller:show', '6', '-o'], '--output needs a value: --output json|table'],
   ];
   for (const [argv, message] of cases) {
     const res = await cli(argv);
-    t.equal(res.code, 64, argv.join(' '));
-    t.ok(res.stderr.startsWith(message), String(res.stderr.split('\n')[0]));
-    t.match(res.stderr, `\n  reseller-auth ${argv[0]}`, 'followed by the usage of the command');
+    t.same(
+      [res.code, res.stdout, res.stderr],
+      [
+        64,
+        '',
+        `reseller-auth: ${argv[0]}: ${message}\nUsage: reseller-auth ${argv[0]} <resellerId> [options]\nRun "reseller-auth ${argv[0]} --help" for its options and examples.\n`,
+      ],
+      argv.join(' '),
+    );
     t.notOk(res.stderr.includes('senha-secreta'), 'a password given on the command line is not echoed');
   }
   const badId = await cli(['reseller:show', 'bad!id']);
@@ -97,6 +138,58 @@ t.test('help and usage errors need no configuration and touch nothing', async (t
   }
   t.equal((await cli(['resource-server:create', ''])).code, 64);
   t.notOk(existsSync(dataDir), 'bad input opened nothing: no database, no generated secrets');
+});
+
+t.test('the output follows where it goes: a table on a terminal, JSON otherwise; --output overrides', async (t) => {
+  const access = {
+    resellerId: '6',
+    name: 'meu nome aqui',
+    allowedIp: ['127.0.0.1/32', '10.0.0.0/24'],
+    clientSecret: null,
+    tokens: { accessTokensAdded: 3, refreshTokensAdded: 2 },
+    changes: [],
+  };
+  t.equal(defaultFormat(true), 'table');
+  t.equal(defaultFormat(false), 'json');
+  t.equal(defaultFormat(undefined), 'json', 'a stream that is not a terminal (a pipe, a file)');
+  t.equal(render(access, 'json'), `${JSON.stringify(access, null, 2)}\n`);
+  t.equal(
+    render(access, 'table'),
+    [
+      'resellerId    6',
+      'name          meu nome aqui',
+      'allowedIp     127.0.0.1/32',
+      '              10.0.0.0/24',
+      'clientSecret  -',
+      'tokens        accessTokensAdded=3, refreshTokensAdded=2',
+      'changes       -',
+      '',
+    ].join('\n'),
+  );
+  const page = {
+    items: [
+      { id: 'a', name: 'DBS API', clientId: '3' },
+      { id: 'bb', name: 'Outra', clientId: '12' },
+    ],
+  };
+  t.equal(render(page, 'table'), ['id  name     clientId', 'a   DBS API  3', 'bb  Outra    12', ''].join('\n'));
+  t.equal(render({ items: [] }, 'table'), '(none)\n');
+});
+
+t.test('a token store that cannot be reached: exit 69, a sentence naming the Redis setting to check', async (t) => {
+  const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6390'), { code: 'ECONNREFUSED' });
+  const config = loadConfig({ DATA_DIR: '/nonexistent', REDIS_URL: 'redis://:hunter2-pw@redis.internal:6390/0' });
+  const failure = explain(new DependencyUnavailableError('token store', refused), config);
+  t.type(failure, CliFailure);
+  t.same(
+    [(failure as CliFailure).exitCode, (failure as CliFailure).message],
+    [
+      69,
+      'cannot reach the token store, Redis at redis.internal:6390 (connection refused). Check REDIS_URL, and that Redis is running and reachable from here.',
+    ],
+  );
+  const plain = new Error('a programming error');
+  t.equal(explain(plain, config), plain, 'anything else is left as it is (exit 70)');
 });
 
 eachBackend(t, async (t, backend) => {
@@ -145,6 +238,39 @@ eachBackend(t, async (t, backend) => {
     },
   );
 
+  t.test(
+    'a database that cannot be reached (69) or refuses the credentials (78): a sentence naming DATABASE_URL',
+    { skip: backend.name === 'embedded' && 'PostgreSQL only' },
+    async (t) => {
+      // Port 1 on loopback: nothing listens there, the connection is refused at once.
+      const unreachable = runner({ ...env, DATABASE_URL: 'postgres://reseller_auth:s3cr3t-pw@127.0.0.1:1/reseller_auth' });
+      for (const argv of [['migrate'], ['reseller:show', '6'], ['resource-server:list']]) {
+        const res = await unreachable(argv);
+        t.same(
+          [res.code, res.stdout, res.stderr],
+          [
+            69,
+            '',
+            `reseller-auth: ${argv[0]}: cannot reach the database at 127.0.0.1:1 (connection refused). Check DATABASE_URL, and that PostgreSQL is running and reachable from here.\n`,
+          ],
+          argv.join(' '),
+        );
+        t.notOk(res.log.includes('s3cr3t-pw'), "the URL's password is never printed");
+      }
+      const url = new URL(env.DATABASE_URL as string);
+      url.password = 'not-the-password';
+      const refused = await runner({ ...env, DATABASE_URL: url.toString() })(['reseller:show', '6']);
+      t.same(
+        [refused.code, refused.stdout, refused.stderr],
+        [
+          78,
+          '',
+          `reseller-auth: reseller:show: the database at ${url.hostname}:${url.port || 5432} refused the connection (password authentication failed for user "${url.username}"). Check the user, password and database name in DATABASE_URL.\n`,
+        ],
+      );
+    },
+  );
+
   t.test('reseller commands: configure, show, rotate, disable, configure again; errors named per option', async (t) => {
     const cli = runner(env);
     const invalid = await cli([
@@ -190,10 +316,52 @@ eachBackend(t, async (t, backend) => {
     t.equal(created.stderr, '');
 
     t.same(json(await cli(['reseller:show', '6'])), access);
+    // Storage plays no part in what follows: checked once, where a run is fast.
+    const thorough = backend.name !== 'embedded';
+    const onTerminal = thorough ? await cli(['reseller:show', '6'], '', true) : undefined;
+    if (onTerminal) {
+      t.equal(onTerminal.code, 0);
+      t.equal(
+        onTerminal.stdout,
+        [
+          'resellerId    6',
+          'name          meu nome aqui',
+          'email         meu_nome@aqui.com.br',
+          'allowedIp     127.0.0.1/32',
+          '              ::1/128',
+          `clientId      ${access.clientId}`,
+          `clientSecret  ${access.clientSecret}`,
+          'active        true',
+          `createdAt     ${access.createdAt}`,
+          `updatedAt     ${access.updatedAt}`,
+          '',
+        ].join('\n'),
+        'a table on a terminal',
+      );
+      t.same(json(await cli(['reseller:show', '6', '--output', 'json'], '', true)), access, '--output json on a terminal');
+      t.equal((await cli(['reseller:show', '6', '-o', 'table'])).stdout, onTerminal.stdout, '-o table into a pipe');
+    }
 
     const partial = await cli(['reseller:configure', '6', '--allowed-ip', '10.0.0.7/24']);
     t.same({ ...json(partial), updatedAt: access.updatedAt }, { ...access, allowedIp: ['10.0.0.0/24'] }, 'options left out keep their values');
 
+    // `echo "$PASSWORD" |` with PASSWORD unset: the flag that was given is named.
+    const unset = await cli(['reseller:configure', '6', '--password-stdin'], '\n');
+    t.same(
+      [unset.code, unset.stdout, unset.stderr.split('\n')[0]],
+      [
+        64,
+        '',
+        'reseller-auth: reseller:configure: --password-stdin: standard input is empty; is the variable you pipe in (echo "$PASSWORD" | …) set?',
+      ],
+    );
+    if (thorough) {
+      const short = await cli(['reseller:configure', '6', '--password-stdin'], 'curta\n');
+      t.same(
+        [short.code, short.stderr],
+        [64, 'reseller-auth: reseller:configure: invalid input\n  password (--password-stdin): must be at least 8 characters\n'],
+      );
+    }
     const stdinPassword = await cli(['reseller:configure', '6', '--password-stdin'], 'nova-senha-123\r\n');
     t.equal(stdinPassword.code, 0, stdinPassword.stderr);
     const samePassword = await cli(['reseller:configure', '6', '--password', 'nova-senha-123']);
@@ -205,8 +373,9 @@ eachBackend(t, async (t, backend) => {
     t.match(rotated.clientSecret, /^[A-Za-z0-9]{40}$/);
     const disabled = await cli(['reseller:disable', '6']);
     t.equal(disabled.code, 0);
-    t.match(json(disabled), { resellerId: '6', clientId: access.clientId, active: false });
-    t.notOk('clientSecret' in json(disabled), 'disable prints no secret');
+    t.match(json(disabled), { resellerId: '6', clientId: access.clientId, clientSecret: rotated.clientSecret, active: false });
+    t.same(Object.keys(json(disabled)), Object.keys(access), 'disable prints the shape show prints');
+    if (thorough) t.same(json(disabled), json(await cli(['reseller:show', '6'])), 'disable prints what show prints');
     const enabled = json<ApiAccessView>(await cli(['reseller:configure', '6']));
     t.same({ ...enabled, updatedAt: rotated.updatedAt }, rotated, 'configure again: on, same client id and secret');
 
@@ -266,12 +435,40 @@ eachBackend(t, async (t, backend) => {
     const invalid = await cli(['resource-server:create', ' ']);
     t.same([invalid.code, invalid.stderr], [64, 'reseller-auth: resource-server:create: invalid input\n  name: must not be empty\n']);
 
+    t.equal(created.stderr, '', 'no warning for a new name');
+
+    // Storage plays no part in the name check and the client-id lookup: checked once, where a run is fast.
+    if (backend.name !== 'embedded') {
+      // The same name again (letter case aside): registered, with a warning naming both client ids.
+      const twin = await cli(['resource-server:create', 'dbs api']);
+      t.equal(twin.code, 0, twin.stderr);
+      const second = json<{ id: string; clientId: string }>(twin);
+      t.equal(
+        twin.stderr,
+        `reseller-auth: warning: a resource server named "DBS API" already exists (client id ${server.clientId}); this one has client id ${second.clientId}. Remove the one no longer used with: reseller-auth resource-server:remove <clientId>\n`,
+      );
+      t.equal(json<{ items: unknown[] }>(await cli(['resource-server:list'])).items.length, 2);
+
+      // By client id (what create printed) or by id (the UUID of the admin API).
+      const byClientId = await cli(['resource-server:remove', second.clientId]);
+      t.equal(byClientId.code, 0, byClientId.stderr);
+      t.match(json(byClientId), { id: second.id, name: 'dbs api', clientId: second.clientId });
+    }
     const removed = await cli(['resource-server:remove', server.id]);
     t.equal(removed.code, 0);
     t.same(json(removed), { id: server.id, name: 'DBS API', clientId: server.clientId, createdAt: listed.items[0]?.createdAt });
     t.same(json(await cli(['resource-server:list'])), { items: [] });
-    const again = await cli(['resource-server:remove', server.id]);
-    t.same([again.code, again.stderr], [1, `reseller-auth: resource-server:remove: No resource server ${server.id}.\n`]);
+    for (const gone of backend.name === 'embedded' ? [server.id] : [server.id, server.clientId]) {
+      const again = await cli(['resource-server:remove', gone]);
+      t.same(
+        [again.code, again.stdout, again.stderr],
+        [
+          1,
+          '',
+          `reseller-auth: resource-server:remove: No resource server has the client id or id "${gone}" (reseller-auth resource-server:list shows them).\n`,
+        ],
+      );
+    }
   });
 });
 

@@ -1,13 +1,14 @@
-// `reseller-auth import-passport …` (issue 8): imports a Laravel Passport database — its
+// `reseller-auth import-passport …`: imports a Laravel Passport database — its
 // password-grant clients, their users, the reseller mapping and the revocation flags of the
 // unexpired tokens — in one transaction, and prints the report. Run it as often as needed: a run
 // that finds nothing new changes nothing. Any conflict: nothing is written, exit status 1.
-import { ConflictError } from '../../errors.js';
+import { ConflictError, DependencyUnavailableError } from '../../errors.js';
 import { importDeps } from '../../passport/import-deps.js';
 import { hasChanges, importPassport } from '../../passport/importer.js';
 import type { MappingSpec } from '../../passport/reseller-mapping.js';
 import { parseNetworks } from '../../security/networks.js';
 import { type Command, type CommandInput, UsageError } from '../command.js';
+import { CliFailure, EXIT, endpoint, networkReason } from '../failures.js';
 
 const PREFER = ['passport', 'local'] as const;
 
@@ -35,6 +36,10 @@ export const importPassportCommand: Command = {
   name: 'import-passport',
   summary: 'Import clients, users, the reseller mapping and token revocations from a Laravel Passport database (idempotent)',
   positionals: [],
+  examples: [
+    'PASSPORT_DATABASE_URL=mysql://reader:password@passport-db:3306/dbs reseller-auth import-passport --map-table revendas --map-client-column oauth_client_id --dry-run',
+    'reseller-auth import-passport --from mysql://reader:password@passport-db:3306/dbs --map-csv resellers.csv --source-timezone -03:00',
+  ],
   options: {
     from: {
       type: 'string',
@@ -80,7 +85,9 @@ export const importPassportCommand: Command = {
         parseNetworks,
       },
       importDeps(services),
-    );
+    ).catch((err: unknown) => {
+      throw explainSourceFailure(err, sourceUrl);
+    });
     if (report.conflicts.length > 0) {
       const lines = report.conflicts.map((c) => `  - ${c}`).join('\n');
       throw new ConflictError(`${report.conflicts.length} conflict(s); nothing was imported:\n${lines}`, {});
@@ -96,3 +103,27 @@ export const importPassportCommand: Command = {
     return report;
   },
 };
+
+// The Passport database's drivers (mysql2, pg) fail with their own errors; ours come through
+// Prisma or as DependencyUnavailableError, and are explained by run.ts.
+const SOURCE_REFUSED = new Set(['ER_ACCESS_DENIED_ERROR', 'ER_DBACCESS_DENIED_ERROR', 'ER_BAD_DB_ERROR', '28P01', '28000', '3D000']);
+
+function explainSourceFailure(err: unknown, sourceUrl: string): unknown {
+  if (!(err instanceof Error) || err instanceof DependencyUnavailableError || err.name.startsWith('Prisma')) return err;
+  const where = endpoint(sourceUrl, sourceUrl.startsWith('postgres') ? 5432 : 3306);
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && SOURCE_REFUSED.has(code)) {
+    return new CliFailure(
+      EXIT.config,
+      `the Passport database at ${where} refused the connection (${err.message}). Check the user, password and database name in --from or PASSPORT_DATABASE_URL.`,
+      { cause: err },
+    );
+  }
+  const reason = networkReason(err);
+  if (reason === undefined) return err;
+  return new CliFailure(
+    EXIT.unavailable,
+    `cannot reach the Passport database at ${where} (${reason}). Check --from or PASSPORT_DATABASE_URL, and that the database is reachable from here.`,
+    { cause: err },
+  );
+}

@@ -7,6 +7,7 @@ export const migrate: Command = {
   name: 'migrate',
   summary: 'Apply pending database migrations (prisma/migrations) and print their names',
   positionals: [],
+  examples: ['reseller-auth migrate', 'DATABASE_URL=postgres://user:password@db:5432/reseller_auth reseller-auth migrate'],
   // The Helm chart's migration Job runs before anything else exists and gets only the database.
   requiredInProduction: ['DATABASE_URL'],
   async run(_input, { config, log }) {

@@ -7,12 +7,19 @@ import { fieldsFromIssues } from '../../admin/validation.js';
 import { ValidationFailedError } from '../../errors.js';
 import { resellerApiBody } from '../../schemas/admin.js';
 import { resellerIdArgument } from '../arguments.js';
-import { type Command, UsageError } from '../command.js';
+import { type Command, RESELLER_ID, UsageError } from '../command.js';
 
 export const resellerConfigure: Command = {
   name: 'reseller:configure',
   summary: "Create or update a reseller's API access and print it with its client id and secret",
-  positionals: ['resellerId'],
+  positionals: [RESELLER_ID],
+  examples: [
+    `echo "$PASSWORD" | reseller-auth reseller:configure 6 --name 'meu nome aqui' --email meu_nome@aqui.com.br --password-stdin --allowed-ip '203.0.113.7, 198.51.100.0/24'`,
+    'reseller-auth reseller:configure 6 --allowed-ip 203.0.113.8   # change one field; the others keep their value',
+    'reseller-auth reseller:configure 6   # switch a disabled access on again',
+  ],
+  // A password read from standard input is reported under the flag that was given.
+  optionOf: (field, input) => (field === 'password' && input.values['password-stdin'] === true ? 'password-stdin' : undefined),
   options: {
     name: { type: 'string', placeholder: '<name>', description: 'Nome (required the first time)' },
     email: { type: 'string', placeholder: '<e-mail>', description: 'E-mail, the username of the password grant (required the first time)' },
@@ -30,6 +37,10 @@ export const resellerConfigure: Command = {
     if (values.password !== undefined && values['password-stdin']) throw new UsageError('give either --password or --password-stdin, not both');
     // One line, as `echo "$PASSWORD" |` or a here-string sends it: the line break is not part of it.
     const password = values['password-stdin'] ? (await context.readStdin()).replace(/\r?\n$/, '') : values.password;
+    // `echo "$PASSWORD" |` with PASSWORD unset sends an empty line.
+    if (values['password-stdin'] && password === '') {
+      throw new UsageError('--password-stdin: standard input is empty; is the variable you pipe in (echo "$PASSWORD" | …) set?');
+    }
     const existing = await (await context.services()).resellers.find(resellerId);
     const parsed = resellerApiBody.safeParse({
       name: values.name ?? existing?.name,
