@@ -9,7 +9,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { Redis } from 'ioredis';
 import pg from 'pg';
 import type { Test } from 'tap';
 import { buildAdminApp, buildPublicApp } from '../src/app.js';
@@ -19,6 +18,8 @@ import { createLogger } from '../src/logger.js';
 import { generateClientSecret } from '../src/security/secret-box.js';
 import { parseNetworks } from '../src/security/networks.js';
 import { type Services, createServices } from '../src/services.js';
+import { createRedisClient, waitUntilReady } from '../src/redis/connection.js';
+import { type RedisModeName, deleteKeys, redisMode } from './redis-modes.js';
 
 export interface Backend {
   name: 'embedded' | 'postgres+redis';
@@ -50,6 +51,8 @@ export interface TestApp {
   publicApp: FastifyInstance;
   adminApp: FastifyInstance;
   adminToken: string;
+  /** The storage variables of this build (database, Redis mode and prefix, SECRET_KEY), for a second instance. */
+  storageEnv: Record<string, string>;
   /** Listens on 127.0.0.1 with free ports; returns the base URLs. */
   /** Listens on 127.0.0.1 (free ports) the first time; later calls answer the same addresses. */
   listen(): Promise<{ publicUrl: string; adminUrl: string }>;
@@ -97,6 +100,8 @@ export interface BuildOptions {
    * of directly: the database is created on PostgreSQL, which PgBouncer's wildcard entry reaches.
    */
   throughPgBouncer?: boolean;
+  /** PostgreSQL + Redis: the Redis mode (test/redis-modes.ts) the instance runs on; one server by default. */
+  redisMode?: RedisModeName;
 }
 
 /** Builds both listeners over one set of services; everything is closed at teardown. */
@@ -106,19 +111,23 @@ export async function build(t: Test, backend: Backend, env: Record<string, strin
   const storage: Record<string, string> = {};
   const { share } = options;
   if (share) {
-    if (!share.config.databaseUrl || !share.config.redisUrl || !share.config.secretKey) {
+    if (!share.config.databaseUrl || !share.config.redis || !share.config.secretKey) {
       throw new Error('build({ share }) needs a PostgreSQL + Redis build to share');
     }
-    storage.DATABASE_URL = share.config.databaseUrl;
-    storage.REDIS_URL = share.config.redisUrl;
-    storage.REDIS_KEY_PREFIX = share.config.redisKeyPrefix;
-    storage.SECRET_KEY = share.config.secretKey.toString('base64');
+    Object.assign(storage, share.storageEnv);
   } else if (backend.name === 'postgres+redis') {
     storage.DATABASE_URL = await createTestDatabase(t);
     if (options.throughPgBouncer) storage.DATABASE_URL = throughPgBouncer(storage.DATABASE_URL);
-    storage.REDIS_URL = realUrls.redis as string;
+    const mode = redisMode(options.redisMode ?? 'standalone');
+    if (!mode.connection) throw new Error(`Redis ${mode.mode} is not configured: ${mode.skip}`);
+    Object.assign(storage, mode.env);
     storage.REDIS_KEY_PREFIX = `t${randomBytes(4).toString('hex')}:`;
-    t.teardown(() => deleteRedisKeys(realUrls.redis as string, storage.REDIS_KEY_PREFIX as string));
+    const connection = mode.connection;
+    t.teardown(async () => {
+      const redis = createRedisClient(connection);
+      if (await waitUntilReady(redis, 5000)) await deleteKeys(redis, storage.REDIS_KEY_PREFIX as string);
+      redis.disconnect();
+    });
   }
   const config = loadConfig({
     NODE_ENV: 'test',
@@ -132,6 +141,7 @@ export async function build(t: Test, backend: Backend, env: Record<string, strin
     ...storage,
     ...env,
   });
+  const storageEnv = { ...storage, SECRET_KEY: (config.secretKey as Buffer).toString('base64') };
   mkdirSync(LOG_DIR, { recursive: true });
   const logFile = createWriteStream(
     join(LOG_DIR, `${basename(t.fullname.replace(/[^\w.-]+/g, '_')).slice(0, 100)}-${randomBytes(3).toString('hex')}.log`),
@@ -152,6 +162,7 @@ export async function build(t: Test, backend: Backend, env: Record<string, strin
     publicApp,
     adminApp,
     adminToken: TEST_ADMIN_TOKEN,
+    storageEnv,
     listen() {
       listening ??= (async () => {
         const publicUrl = await publicApp.listen({ host: '127.0.0.1', port: 0 });
@@ -161,18 +172,6 @@ export async function build(t: Test, backend: Backend, env: Record<string, strin
       return listening;
     },
   };
-}
-
-async function deleteRedisKeys(url: string, prefix: string): Promise<void> {
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  await redis.connect();
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    if (keys.length > 0) await redis.del(...keys);
-    cursor = next;
-  } while (cursor !== '0');
-  await redis.quit();
 }
 
 export interface SeededReseller {

@@ -8,7 +8,8 @@
 // while the cut-off runs to completion).
 import t, { type Test } from 'tap';
 import type { TokenStore } from '../../src/token-store/token-store.js';
-import { type Backend, type TestApp, TEST_ADMIN_TOKEN, basic, build, eachBackend } from '../helper.js';
+import { BACKENDS, type Backend, type TestApp, TEST_ADMIN_TOKEN, basic, build, eachBackend } from '../helper.js';
+import { type RedisModeName, redisMode } from '../redis-modes.js';
 
 /** High limits: the trials log in with passwords that stop working, on purpose, many times. */
 const NO_LOGIN_LIMITS = {
@@ -52,8 +53,8 @@ interface Harness {
 let seq = 0;
 const json = { 'content-type': 'application/json' };
 
-async function harness(t: Test, backend: Backend): Promise<Harness> {
-  const first = await build(t, backend, NO_LOGIN_LIMITS);
+async function harness(t: Test, backend: Backend, redisMode?: RedisModeName): Promise<Harness> {
+  const first = await build(t, backend, NO_LOGIN_LIMITS, { redisMode });
   const apps = [first];
   if (backend.name === 'postgres+redis') apps.push(await build(t, backend, NO_LOGIN_LIMITS, { share: first }));
   const instances: Instance[] = [];
@@ -217,8 +218,10 @@ async function raceAgainst(
   return { pairs, answer, overlapping };
 }
 
-eachBackend(t, async (t, backend) => {
-  const h = await harness(t, backend);
+/** `scale` < 1 runs fewer stochastic trials (the extra Redis modes repeat what one server proved). */
+async function suite(t: Test, backend: Backend, redisMode?: RedisModeName, scale = 1): Promise<void> {
+  const h = await harness(t, backend, redisMode);
+  const trials = (n: number) => Math.max(2, Math.round(n * scale));
   const [a] = h.instances as [Instance];
   const b = h.instances[h.instances.length - 1] as Instance;
   const next = () => `inv${++seq}${Math.random().toString(36).slice(2, 6)}`;
@@ -226,7 +229,7 @@ eachBackend(t, async (t, backend) => {
   const cutOffs: [string, number, (access: Access) => Promise<Answer>][] = [
     [
       'a new password',
-      20,
+      trials(20),
       async (access) =>
         answer(
           await fetch(`${a.adminUrl}/admin/resellers/${access.resellerId}/api`, {
@@ -236,10 +239,10 @@ eachBackend(t, async (t, backend) => {
           }),
         ),
     ],
-    ['switching the access off', 10, async (access) => answer(await h.admin('DELETE', `/admin/resellers/${access.resellerId}/api`))],
+    ['switching the access off', trials(10), async (access) => answer(await h.admin('DELETE', `/admin/resellers/${access.resellerId}/api`))],
     [
       'a new e-mail',
-      5,
+      trials(5),
       async (access) =>
         answer(
           await fetch(`${a.adminUrl}/admin/resellers/${access.resellerId}/api`, {
@@ -249,7 +252,7 @@ eachBackend(t, async (t, backend) => {
           }),
         ),
     ],
-    ['a new client secret', 5, async (access) => answer(await h.admin('POST', `/admin/resellers/${access.resellerId}/api/secret`))],
+    ['a new client secret', trials(5), async (access) => answer(await h.admin('POST', `/admin/resellers/${access.resellerId}/api/secret`))],
   ];
 
   for (const [what, trials, cutOff] of cutOffs) {
@@ -276,36 +279,40 @@ eachBackend(t, async (t, backend) => {
     });
   }
 
-  t.test('stochastic: parallel refreshes of one refresh token leave the whole family dead (40 trials of 2, 10 of 5)', async (t) => {
-    const access = await h.configure(next());
-    const survivors: string[] = [];
-    let winners = 0;
-    for (const [trials, parallel] of [
-      [40, 2],
-      [10, 5],
-    ] as const) {
-      for (let trial = 0; trial < trials; trial++) {
-        const login = await h.login(access, a);
-        const first = (await login.json()) as Pair;
-        const results = await Promise.all(
-          Array.from({ length: parallel }, (_, i) => h.refresh(access, first.refresh_token, h.instances[i % h.instances.length] as Instance)),
-        );
-        const pairs = [first];
-        for (const res of results) {
-          if (res.status === 200) {
-            winners++;
-            pairs.push((await res.json()) as Pair);
-          } else {
-            const body = (await res.json()) as { error: string };
-            if (body.error !== 'invalid_grant') survivors.push(`trial ${trial}: a loser answered ${res.status} ${body.error}`);
+  const races = [
+    [trials(40), 2],
+    [trials(10), 5],
+  ] as const;
+  t.test(
+    `stochastic: parallel refreshes of one refresh token leave the whole family dead (${races.map(([n, k]) => `${n} trials of ${k}`).join(', ')})`,
+    async (t) => {
+      const access = await h.configure(next());
+      const survivors: string[] = [];
+      let winners = 0;
+      for (const [count, parallel] of races) {
+        for (let trial = 0; trial < count; trial++) {
+          const login = await h.login(access, a);
+          const first = (await login.json()) as Pair;
+          const results = await Promise.all(
+            Array.from({ length: parallel }, (_, i) => h.refresh(access, first.refresh_token, h.instances[i % h.instances.length] as Instance)),
+          );
+          const pairs = [first];
+          for (const res of results) {
+            if (res.status === 200) {
+              winners++;
+              pairs.push((await res.json()) as Pair);
+            } else {
+              const body = (await res.json()) as { error: string };
+              if (body.error !== 'invalid_grant') survivors.push(`trial ${trial}: a loser answered ${res.status} ${body.error}`);
+            }
           }
+          for (const s of await h.survivors(access, pairs)) survivors.push(`${parallel} in parallel, trial ${trial}: ${s}`);
         }
-        for (const s of await h.survivors(access, pairs)) survivors.push(`${parallel} in parallel, trial ${trial}: ${s}`);
       }
-    }
-    t.same(survivors, [], 'reuse revoked the whole family every time, whoever won');
-    t.comment(`${winners} refreshes answered 200 before the reuse killed their family`);
-  });
+      t.same(survivors, [], 'reuse revoked the whole family every time, whoever won');
+      t.comment(`${winners} refreshes answered 200 before the reuse killed their family`);
+    },
+  );
 
   for (const [what, , cutOff] of cutOffs) {
     t.test(`deterministic: a login paused between reading the user and saving its pair while ${what} runs gets nothing`, async (t) => {
@@ -376,4 +383,13 @@ eachBackend(t, async (t, backend) => {
     const login = await h.login(access, b, access.password, cut.body?.clientSecret);
     t.equal(login.status, 200, 'the new secret logs in at once, on any instance');
   });
-});
+}
+
+eachBackend(t, (t, backend) => suite(t, backend));
+
+// The same invariant with the token store on a master under Sentinel and on a Redis Cluster.
+const redisBackend = BACKENDS.find((b) => b.name === 'postgres+redis') as Backend;
+for (const mode of ['sentinel', 'cluster'] as const) {
+  const { skip } = redisMode(mode);
+  t.test(`postgres+redis, Redis ${mode}`, { skip: redisBackend.skip || skip }, (t) => suite(t, redisBackend, mode, 0.5));
+}

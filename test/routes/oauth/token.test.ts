@@ -69,8 +69,10 @@ eachBackend(t, async (t, backend) => {
     t.equal(body.token_type, 'Bearer');
     t.equal(body.expires_in, 3600);
     t.equal(body.scope, '');
-    t.match(body.access_token, /^[A-Za-z0-9_-]{43}$/, '256-bit opaque token');
-    t.match(body.refresh_token, /^[A-Za-z0-9_-]{43}$/);
+    // <family id (128 bits)>.<256 random bits>, base64url (docs/revocation.md).
+    t.match(body.access_token, /^[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}$/, 'opaque token with 256 random bits');
+    t.match(body.refresh_token, /^[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}$/);
+    t.equal(body.access_token.split('.')[0], body.refresh_token.split('.')[0], 'both tokens name one family');
     const claims = await ctx.services.tokenStore.findAccessToken(body.access_token);
     t.match(claims, { clientId: reseller.clientId, username: reseller.email, resellerId: reseller.resellerId, scope: '' });
   });
