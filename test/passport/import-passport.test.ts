@@ -136,7 +136,13 @@ eachBackend(t, async (t, backend) => {
       for (const r of [world.seis, world.sete]) {
         const res = await login(r);
         t.equal(res.statusCode, 200, `reseller ${r.resellerId}: ${res.body}`);
-        t.match(res.json(), { token_type: 'Bearer', expires_in: 3600, access_token: /^[\w-]{22}\.[\w-]{43}$/, refresh_token: /^[\w-]{22}\.[\w-]{43}$/, scope: '' });
+        t.match(res.json(), {
+          token_type: 'Bearer',
+          expires_in: 3600,
+          access_token: /^[\w-]{22}\.[\w-]{43}$/,
+          refresh_token: /^[\w-]{22}\.[\w-]{43}$/,
+          scope: '',
+        });
         const user = await prisma.user.findUniqueOrThrow({ where: { id: r.userId } });
         t.match(user.passwordHash, /^\$argon2id\$v=19\$m=19456,t=2,p=1\$/, 're-hashed after the login');
       }
@@ -145,24 +151,21 @@ eachBackend(t, async (t, backend) => {
       t.equal(outside.statusCode, 403, 'the allowed networks came from the DBS table');
       t.equal(outside.json().error, 'unauthorized_client');
       const other = await login({ ...world.sete, clientSecret: 'not-the-secret' });
-      t.equal(other.statusCode, 401, 'a wrong secret fails against the bcrypt hash');
+      t.equal(other.statusCode, 401, 'a wrong secret fails (against the secret sealed at the first login: docs/rate-limits.md)');
       // The re-hash is a change made here; Passport's hash did not change: a re-import keeps ours.
       const report = await run();
       t.same(report.changes, []);
       t.match((await prisma.user.findUniqueOrThrow({ where: { id: 5 } })).passwordHash, /^\$argon2id\$/);
     });
 
-    await t.test('the admin API cannot show a hash-only secret and asks for a rotation', async (t) => {
+    await t.test('the admin API shows the imported bcrypt secret once a login verified it (it is sealed then)', async (t) => {
       const auth = { authorization: `Bearer ${ctx.adminToken}` };
       const hashed = await ctx.adminApp.inject({ method: 'GET', url: '/admin/resellers/7/api', headers: auth });
       t.equal(hashed.statusCode, 200, hashed.body);
-      t.match(hashed.json(), {
-        resellerId: '7',
-        clientId: '23',
-        clientSecret: null,
-        secretRotationRequired: true,
-        email: 'api.sete@revenda.example',
-      });
+      t.match(hashed.json(), { resellerId: '7', clientId: '23', clientSecret: world.sete.clientSecret, email: 'api.sete@revenda.example' });
+      t.notOk('secretRotationRequired' in hashed.json());
+      const row = await prisma.client.findUniqueOrThrow({ where: { id: 23 } });
+      t.equal(row.secretHash, null, 'the bcrypt hash is gone');
       const plain = await ctx.adminApp.inject({ method: 'GET', url: '/admin/resellers/6/api', headers: auth });
       t.equal(plain.json().clientSecret, world.seis.clientSecret);
       t.notOk('secretRotationRequired' in plain.json());
