@@ -94,8 +94,8 @@ function digest(value: string): Buffer {
  *
  * Constant work whatever the record: an unknown id, a disabled client or a resource server opens
  * a dummy sealed secret and compares it in constant time, exactly as a reseller client with a
- * wrong secret does, so the response time does not tell which client ids exist (RFC 6819
- * §5.1.4.2.2 and OWASP's advice on enumeration). The caller has run the same query either way.
+ * wrong secret does, so the response time does not tell which client ids exist (OWASP
+ * Authentication Cheat Sheet, on enumeration by timing). The caller ran the same query either way.
  *
  * A secret imported from Passport::hashClientSecrets() survives only as bcrypt, which is slow on
  * purpose. It is verified at most once: once it matches, the presented secret is sealed like our

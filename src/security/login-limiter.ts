@@ -1,5 +1,5 @@
 // Brute-force protection of /oauth/token and /oauth/revoke (RFC 6749 §4.3.2: the authorization
-// server MUST protect the password grant against brute force; RFC 6819 §5.1.4.2.3 and §5.2.3.7 for
+// server MUST protect the password grant against brute force; RFC 6819 §5.1.4.2.3 for
 // client secrets). Fixed-window failure counters (failure-counters.ts), in Redis when REDIS_URL is
 // set (shared by every instance), in process otherwise. docs/rate-limits.md is the policy for
 // operators; in short:

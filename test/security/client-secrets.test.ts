@@ -1,5 +1,5 @@
 // Client authentication (RFC 6749 §2.3.1) wherever a secret is checked, /oauth/token and
-// /oauth/revoke (RFC 7009 §2.1): both are limited alike (RFC 6819 §5.2.3.7), a secret imported from
+// /oauth/revoke (RFC 7009 §2.1): both are limited alike (RFC 6819 §5.1.4.2.3), a secret imported from
 // Passport as bcrypt is verified once and then sealed, the attempts against such a client take one
 // hashing thread between them, and an unknown client id costs the same work as a known one with a
 // wrong secret (no existence oracle by timing). docs/rate-limits.md is the policy. Both backends.

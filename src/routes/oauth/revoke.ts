@@ -1,6 +1,6 @@
 // POST /oauth/revoke (RFC 7009): the client that owns a token revokes it. 200 with an empty body
 // whether the token was known, unknown, or another client's (§2.2), so the endpoint is no oracle.
-// It checks a client secret, so it is limited like /oauth/token (RFC 6819 §5.2.3.7, docs/rate-limits.md):
+// It checks a client secret, so it is limited like /oauth/token (RFC 6819 §5.1.4.2.3, docs/rate-limits.md):
 // failed client authentications count per (client, address) and per address, malformed requests
 // per address, and an address or client over its limit is refused with 429 before any secret work.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
