@@ -129,7 +129,9 @@ export const configSchema = z.object({
   // The hashing threads' nice value (setpriority(2), Linux): when every CPU is busy, the event
   // loop (nice 0) is scheduled first and a login storm cannot push introspection's p99 up.
   HASH_NICENESS: int(0, 19).default(10),
-  RESOURCE_SERVERS_RELOAD_INTERVAL: int(1, 3600).default(30),
+  // Seconds (fractions allowed) between the checks that keep the resource-server credential cache
+  // trusted; a removal waits this plus 2 s before it answers (docs/revocation.md), hence the cap.
+  RESOURCE_SERVERS_RELOAD_INTERVAL: z.coerce.number().min(0.1).max(60).default(5),
   PASSPORT_PUBLIC_KEY: optionalString,
   PASSPORT_APP_KEY: optionalString,
   // Seconds between SIGTERM and closing the listeners, readiness failing and requests still served:
@@ -177,7 +179,7 @@ export interface Config {
   login: { maxFailuresUser: number; maxFailuresUserDaily: number; maxFailuresClientIp: number; maxFailuresIp: number; window: number };
   hashConcurrency: number;
   hashNiceness: number;
-  /** Seconds between periodic reloads of the resource-server credential cache (the bound when a change notification is lost). */
+  /** Seconds between the resource-server credential cache's freshness checks (docs/revocation.md, "Resource servers"). */
   resourceServersReloadInterval: number;
   passportPublicKey: string | undefined;
   /** Laravel's APP_KEY, to read Passport refresh tokens during the transition (issue 8). */

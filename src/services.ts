@@ -14,6 +14,7 @@ import { type LegacyTokensRepository, createLegacyTokensRepository } from './rep
 import { type ResellersRepository, createResellersRepository } from './repositories/resellers-repository.js';
 import { type ResourceServersRepository, createResourceServersRepository } from './repositories/resource-servers-repository.js';
 import { type ResourceServerCredentials, createResourceServerCredentials, resourceServerSecrets } from './resource-servers/credential-cache.js';
+import { createRedisRegistryVersion } from './resource-servers/registry-version.js';
 import { type UsersRepository, createUsersRepository } from './repositories/users-repository.js';
 import { createLoginLimiter } from './security/login-limiter.js';
 import { type PasswordHasher, createPasswordHasher } from './security/password-hasher.js';
@@ -110,6 +111,8 @@ export async function createServices(config: Config, log: Logger): Promise<Servi
     const resourceServerCredentials = await createResourceServerCredentials({
       load: resourceServerSecrets(resourceServers, secretBox, onCacheError),
       events,
+      version: redis && createRedisRegistryVersion(redis, config.redisKeyPrefix),
+      exclusive: db.kind === 'pglite',
       reloadIntervalMs: config.resourceServersReloadInterval * 1000,
       onError: onCacheError,
     });

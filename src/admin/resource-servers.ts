@@ -6,7 +6,7 @@ import type { Services } from '../services.js';
 import { type Actor, audit } from './audit.js';
 import { type ResourceServerView, toResourceServerView } from './views.js';
 
-export type ResourceServersDeps = Pick<Services, 'resourceServers' | 'secretBox' | 'events' | 'log'>;
+export type ResourceServersDeps = Pick<Services, 'resourceServers' | 'secretBox' | 'resourceServerCredentials' | 'log'>;
 
 export interface RegisteredResourceServer {
   id: string;
@@ -18,17 +18,14 @@ export interface RegisteredResourceServer {
 export type ResourceServersAdmin = ReturnType<typeof createResourceServersAdmin>;
 
 export function createResourceServersAdmin(deps: ResourceServersDeps) {
-  const { resourceServers, secretBox, events, log } = deps;
-
-  // The introspection endpoint caches who may call it: tell every instance (see reseller-access.ts).
-  const announce = () =>
-    events.publish('resource-servers').catch((err: unknown) => log.warn({ err: (err as Error).message }, 'change event not published'));
+  const { resourceServers, secretBox, resourceServerCredentials: credentials, log } = deps;
 
   return {
     async register(name: string, actor: Actor): Promise<RegisteredResourceServer> {
       const clientSecret = generateClientSecret();
       const server = await resourceServers.create(name, secretBox.seal(clientSecret));
-      await announce();
+      // The introspection endpoint caches who may call it: every instance reloads at once.
+      await credentials.announceAddition();
       audit(log, actor, 'resource-server.create', { resourceServerId: server.id, clientId: server.clientId }, ['name', 'clientSecret']);
       return { id: server.id, name: server.name, clientId: String(server.clientId), clientSecret };
     },
@@ -38,9 +35,10 @@ export function createResourceServersAdmin(deps: ResourceServersDeps) {
     },
 
     async remove(id: string, actor: Actor): Promise<ResourceServerView> {
-      const server = await resourceServers.remove(id);
+      // docs/revocation.md "Resource servers": answered only once no instance accepts its
+      // credentials any more, which takes up to RESOURCE_SERVERS_RELOAD_INTERVAL + 2 s.
+      const server = await credentials.cutOff(() => resourceServers.remove(id));
       if (!server) throw new NotFoundError(`No resource server ${id}.`);
-      await announce();
       audit(log, actor, 'resource-server.remove', { resourceServerId: server.id, clientId: server.clientId }, []);
       return toResourceServerView(server);
     },

@@ -1,8 +1,11 @@
 // The resource-server credential cache (src/resource-servers/credential-cache.ts) on its own: what
-// it answers, when it reloads, and that a failing or hanging database never takes introspection
-// down with it. The cross-instance bound is measured in test/multi-instance.test.ts.
+// it answers, when it reloads, how long it is trusted (without Redis: as long as loads succeed;
+// with the registry marker: also while only the database is down, unless a removal bumped it),
+// and that a cut-off answers only once that trust has run out everywhere. Over real instances:
+// test/resource-servers/removal-invariant.test.ts.
 import { randomBytes } from 'node:crypto';
 import t, { type Test } from 'tap';
+import { DependencyUnavailableError } from '../../src/errors.js';
 import { createLocalEvents } from '../../src/events.js';
 import type { ResourceServer, ResourceServersRepository } from '../../src/repositories/resource-servers-repository.js';
 import {
@@ -11,6 +14,7 @@ import {
   createResourceServerCredentials,
   resourceServerSecrets,
 } from '../../src/resource-servers/credential-cache.js';
+import type { RegistryVersion } from '../../src/resource-servers/registry-version.js';
 import { SecretBox } from '../../src/security/secret-box.js';
 
 type Row = { clientId: string; secret: string };
@@ -47,7 +51,31 @@ const header = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${sec
 /** A request on a connection of its own: the full check, nothing remembered. */
 const verify = (cache: ResourceServerCredentials, id: string, secret: string) => cache.verifyAuthorization(header(id, secret), {});
 
-async function setup(t: Test, rows: Row[], reloadIntervalMs = 60_000) {
+/** The registry marker as Redis holds it, with an outage switch, counting bumps. */
+function fakeMarker() {
+  const marker = {
+    value: 'v0',
+    bumps: 0,
+    down: false,
+    async read() {
+      if (marker.down) throw new DependencyUnavailableError('token store', new Error('connection refused'));
+      return marker.value;
+    },
+    async bump() {
+      if (marker.down) throw new DependencyUnavailableError('token store', new Error('connection refused'));
+      marker.bumps += 1;
+      marker.value = `v${marker.bumps}`;
+    },
+  };
+  return marker;
+}
+
+async function setup(
+  t: Test,
+  rows: Row[],
+  reloadIntervalMs = 60_000,
+  extra: { version?: RegistryVersion; trustMarginMs?: number; exclusive?: boolean } = {},
+) {
   const db = fakeDatabase(rows);
   const events = createLocalEvents();
   const errors: string[] = [];
@@ -55,6 +83,7 @@ async function setup(t: Test, rows: Row[], reloadIntervalMs = 60_000) {
     load: () => db.load(),
     events,
     reloadIntervalMs,
+    ...extra,
     onError: (err, context) => errors.push(`${context}: ${(err as Error).message}`),
   });
   t.teardown(() => cache.close());
@@ -178,3 +207,145 @@ t.test('resourceServerSecrets: a secret sealed under another SECRET_KEY is skipp
   t.same(rows, [{ clientId: '1', secret: 'secret-1' }]);
   t.match(reported, [/resource server 2: its secret cannot be decrypted/]);
 });
+
+/** Polls every 10 ms until `condition` holds; the elapsed milliseconds, or a failure after `ms`. */
+async function until(ms: number, condition: () => boolean): Promise<number> {
+  const start = performance.now();
+  while (!condition()) {
+    if (performance.now() - start > ms) throw new Error(`condition not met within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return performance.now() - start;
+}
+
+/** The outcome of a verification: true, false, or the dependency a 503 names. */
+async function outcome(cache: ResourceServerCredentials, id: string, secret: string): Promise<boolean | string> {
+  try {
+    return await verify(cache, id, secret);
+  } catch (err) {
+    if (err instanceof DependencyUnavailableError) return err.dependency;
+    throw err;
+  }
+}
+
+t.test('freshness without Redis: a cache no load has confirmed for trustBoundMs answers 503, never from stale data', async (t) => {
+  const { cache, db } = await setup(t, [{ clientId: '7', secret: 'kept' }], 100, { trustMarginMs: 300 });
+  t.equal(cache.trustBoundMs, 400, 'interval + margin');
+  t.equal(await outcome(cache, '7', 'kept'), true, 'trusted while loads succeed');
+  db.fail = true;
+  const failedAt = performance.now();
+  await until(3000, () => verifySync(cache) !== true);
+  const lapsed = performance.now() - failedAt;
+  t.equal(await outcome(cache, '7', 'kept'), 'database', '503 naming the database, not 200');
+  t.equal(await outcome(cache, '7', 'wrong'), 'database', 'not 401 either: nothing is answered from the cache');
+  t.ok(lapsed <= cache.trustBoundMs + 300, `lapsed ${lapsed.toFixed(0)} ms after the first failed load (bound ${cache.trustBoundMs} ms)`);
+  db.fail = false;
+  await until(3000, () => verifySync(cache) === true);
+  t.pass('a successful load restores it');
+});
+
+t.test('freshness with the registry marker: the database down alone keeps introspection answering; a bump does not', async (t) => {
+  const marker = fakeMarker();
+  const { cache, db } = await setup(t, [{ clientId: '7', secret: 'kept' }], 100, { version: marker, trustMarginMs: 300 });
+  db.fail = true;
+  // Three bounds long: the unchanged marker alone renews the proof (the database stays down).
+  const keepAlive = setTimeout(() => {}, 2000);
+  await new Promise((r) => setTimeout(r, 3 * cache.trustBoundMs));
+  clearTimeout(keepAlive);
+  t.equal(await outcome(cache, '7', 'kept'), true, 'still answering, database down for three bounds');
+  // A removal elsewhere: the marker moves, this instance cannot load what changed.
+  await marker.bump();
+  const bumpedAt = performance.now();
+  await until(3000, () => verifySync(cache) !== true);
+  t.ok(performance.now() - bumpedAt <= cache.trustBoundMs + 300, 'stopped trusting its cache within the bound');
+  t.equal(await outcome(cache, '7', 'kept'), 'database', '503 naming the database');
+  db.rows = [];
+  db.fail = false;
+  await until(3000, () => verifySync(cache) === false);
+  t.pass('once the database answers, the removal is loaded: 401');
+});
+
+t.test('freshness with the registry marker: Redis down too (a hung database) answers 503 within the bound', async (t) => {
+  const marker = fakeMarker();
+  const { cache, db } = await setup(t, [{ clientId: '7', secret: 'kept' }], 100, { version: marker, trustMarginMs: 300 });
+  const g = gate();
+  db.gate = g.promise;
+  t.teardown(() => g.open());
+  const keepAlive = setTimeout(() => {}, 2000);
+  await new Promise((r) => setTimeout(r, 2 * cache.trustBoundMs));
+  clearTimeout(keepAlive);
+  t.equal(await outcome(cache, '7', 'kept'), true, 'a hung database: the marker keeps the proof going');
+  marker.down = true;
+  const downAt = performance.now();
+  await until(3000, () => verifySync(cache) !== true);
+  t.ok(performance.now() - downAt <= cache.trustBoundMs + 300, 'stopped within the bound once Redis went too');
+  t.equal(await outcome(cache, '7', 'kept'), 'token store', '503 naming the token store');
+});
+
+t.test('cutOff: marker bumped before and after the commit, answered only after trustBoundMs', async (t) => {
+  const marker = fakeMarker();
+  const { cache, db } = await setup(t, [{ clientId: '7', secret: 'gone' }], 100, { version: marker, trustMarginMs: 300 });
+  const bumpsAtCommit: number[] = [];
+  const start = performance.now();
+  const removed = await cache.cutOff(async () => {
+    bumpsAtCommit.push(marker.bumps);
+    db.rows = [];
+    return 'removed';
+  });
+  const took = performance.now() - start;
+  t.equal(removed, 'removed', "the commit's result");
+  t.same(bumpsAtCommit, [1], 'bumped once before the commit');
+  t.equal(marker.bumps, 2, 'and once after it');
+  t.ok(took >= cache.trustBoundMs - 5, `waited ${took.toFixed(0)} ms (bound ${cache.trustBoundMs} ms)`);
+  t.equal(await outcome(cache, '7', 'gone'), false, 'this instance refuses it (the notification reloaded it)');
+
+  const nothing = performance.now();
+  t.equal(await cache.cutOff(async () => null), null, 'nothing to remove');
+  t.ok(performance.now() - nothing < cache.trustBoundMs, 'answered without the wait');
+
+  marker.down = true;
+  let committed = false;
+  const refused = await cache
+    .cutOff(async () => {
+      committed = true;
+      return 'x';
+    })
+    .catch((err: unknown) => err);
+  t.type(refused, DependencyUnavailableError, 'Redis down: 503');
+  t.match(refused, { dependency: 'token store' }, 'naming the token store');
+  t.equal(committed, false, 'before anything changed');
+});
+
+t.test('exclusive (the embedded database, one process): no bound; a cut-off is in force here before it resolves', async (t) => {
+  const { cache, db } = await setup(t, [{ clientId: '7', secret: 'kept' }], 100, { exclusive: true, trustMarginMs: 100 });
+  db.fail = true;
+  const keepAlive = setTimeout(() => {}, 2000);
+  await new Promise((r) => setTimeout(r, 3 * cache.trustBoundMs));
+  clearTimeout(keepAlive);
+  t.equal(await outcome(cache, '7', 'kept'), true, 'failing loads do not lapse it: nobody else can change the registry');
+  db.fail = false;
+  const start = performance.now();
+  const removed = await cache.cutOff(async () => {
+    db.rows = [];
+    return 'removed';
+  });
+  t.equal(removed, 'removed');
+  t.equal(verify(cache, '7', 'kept'), false, 'refused synchronously right after it resolved');
+  t.ok(performance.now() - start < cache.trustBoundMs, 'without waiting out a bound');
+  db.fail = true;
+  await t.rejects(
+    cache.cutOff(async () => 'x'),
+    /database unavailable/,
+    'a reload that fails fails the cut-off (503), never acknowledged unloaded',
+  );
+});
+
+/** A synchronous verification of the known-good secret on a fresh connection: true, false or 'unavailable'. */
+function verifySync(cache: ResourceServerCredentials): boolean | 'unavailable' | 'pending' {
+  try {
+    const answer = cache.verifyAuthorization(header('7', 'kept'), {});
+    return typeof answer === 'boolean' ? answer : 'pending';
+  } catch {
+    return 'unavailable';
+  }
+}

@@ -44,6 +44,11 @@ const resourceServerRoutes: FastifyPluginAsyncZod<{ admin: Admin }> = async (fas
     {
       schema: {
         summary: 'Remove a resource server: it can no longer introspect',
+        description:
+          'Answers 204 only once no instance of the service accepts its credentials any more: every instance holds the ' +
+          'credentials in memory and re-checks them every RESOURCE_SERVERS_RELOAD_INTERVAL seconds (5 by default), so the ' +
+          'call waits that interval plus 2 s before it answers (docs/revocation.md, "Resource servers"). 503 when the ' +
+          'token store cannot record the change: nothing was removed, ask again. CLI: resource-server:remove waits the same.',
         tags: ['admin'],
         security,
         params: resourceServerParams,

@@ -89,7 +89,8 @@ const introspectRoute: FastifyPluginAsync = async (fastify) => {
           'RFC 7662. HTTP Basic with a resource server’s client id and secret (see /admin/resource-servers); anything else is 401 ' +
           '`invalid_client`. Every inactive case — unknown, malformed, expired, revoked, a refresh token, a token of a disabled ' +
           'client or user — is `{"active":false}` and nothing else. 503 when the token store cannot be reached: ask again, the ' +
-          'token is not known to be inactive.',
+          'token is not known to be inactive. 503 too when this instance could not confirm within ' +
+          'RESOURCE_SERVERS_RELOAD_INTERVAL + 2 s that its resource-server credentials are current (docs/revocation.md).',
         tags: ['oauth'],
         // The zod schemas of schemas/oauth.ts with their documentation: security, examples, each status.
         ...introspectOperation,
@@ -101,8 +102,16 @@ const introspectRoute: FastifyPluginAsync = async (fastify) => {
       // Errors get the same headers from the error handler (routes/oauth/index.ts).
       reply.headers(ANSWER_HEADERS);
       // RFC 7662 §2.1: the endpoint MUST require authorization; §2.3: 401 for bad credentials.
-      let authenticated = credentials.verifyAuthorization(request.headers.authorization, request.raw.socket);
-      if (typeof authenticated !== 'boolean') authenticated = await authenticated;
+      // 503 when the credential cache could not be proved current (credential-cache.ts): a removed
+      // resource server is never let in from a stale cache.
+      let authenticated: boolean | Promise<boolean>;
+      try {
+        authenticated = credentials.verifyAuthorization(request.headers.authorization, request.raw.socket);
+        if (typeof authenticated !== 'boolean') authenticated = await authenticated;
+      } catch (err) {
+        counted.unavailable++;
+        throw err;
+      }
       if (!authenticated) {
         counted.unauthorized++;
         throw new InvalidClientError(true);
