@@ -1,8 +1,9 @@
 // What went wrong, for an operator: a sentence naming what to check (the variable, the flag),
 // never a bare `connect ECONNREFUSED`, and the exit status of sysexits.h (FreeBSD sysexits(3)),
 // so that a script or a Kubernetes Job can tell "fix the input" from "try again later".
+import { resolve } from 'node:path';
 import type { Config } from '../config.js';
-import { EmbeddedDatabaseInUseError } from '../db/database.js';
+import { EmbeddedDatabaseInUseError, SchemaNotMigratedError } from '../db/database.js';
 import { DependencyUnavailableError } from '../errors.js';
 
 export const EXIT = {
@@ -55,11 +56,13 @@ const DATA_DIR_CODES: Record<string, string> = {
   EPERM: 'permission denied',
   EROFS: 'read-only file system',
   ENOTDIR: 'a path component is not a directory',
+  EEXIST: 'it exists and is not a directory',
   ENOSPC: 'no space left on the device',
 };
 
 interface Coded {
   code?: unknown;
+  path?: unknown;
   message?: unknown;
   cause?: unknown;
   errors?: unknown;
@@ -103,10 +106,16 @@ export function endpoint(url: string | URL | undefined, defaultPort: number): st
   }
 }
 
-function databaseUnreachable(config: Config, reason: string, cause: unknown): CliFailure {
+/** The URL a command connected with, and the variable that holds it. */
+interface DatabaseTarget {
+  url: string | undefined;
+  variable: string;
+}
+
+function databaseUnreachable(target: DatabaseTarget, reason: string, cause: unknown): CliFailure {
   return new CliFailure(
     EXIT.unavailable,
-    `cannot reach the database at ${endpoint(config.databaseUrl, 5432)} (${reason}). Check DATABASE_URL, and that PostgreSQL is running and reachable from here.`,
+    `cannot reach the database at ${endpoint(target.url, 5432)} (${reason}). Check ${target.variable}, and that PostgreSQL is running and reachable from here.`,
     { cause },
   );
 }
@@ -127,8 +136,15 @@ function tokenStoreUnreachable(config: Config, cause: unknown): CliFailure {
  * Turns a failure to open or use the database or the token store into a CliFailure that says
  * what to check; anything else is returned as it is.
  */
-export function explain(err: unknown, config: Config | undefined): unknown {
+export function explain(err: unknown, config: Config | undefined, options: { migrating?: boolean } = {}): unknown {
   if (err instanceof CliFailure || config === undefined) return err;
+  // MIGRATE_ON_START=false and the schema is behind: its message says to run `migrate`.
+  if (err instanceof SchemaNotMigratedError) return new CliFailure(EXIT.config, err.message, { cause: err });
+  // `migrate` connects with MIGRATION_DATABASE_URL when it is set.
+  const target: DatabaseTarget =
+    options.migrating && config.migrationDatabaseUrl
+      ? { url: config.migrationDatabaseUrl, variable: 'MIGRATION_DATABASE_URL' }
+      : { url: config.databaseUrl, variable: 'DATABASE_URL' };
   if (err instanceof EmbeddedDatabaseInUseError) {
     return new CliFailure(
       EXIT.tempfail,
@@ -143,15 +159,19 @@ export function explain(err: unknown, config: Config | undefined): unknown {
       const detail = chain(err).find((e) => e.code === refused)?.message;
       return new CliFailure(
         EXIT.config,
-        `the database at ${endpoint(config.databaseUrl, 5432)} refused the connection (${String(detail)}). Check the user, password and database name in DATABASE_URL.`,
+        `the database at ${endpoint(target.url, 5432)} refused the connection (${String(detail)}). Check the user, password and database name in ${target.variable}.`,
         { cause: err },
       );
     }
     const reason = networkReason(err);
-    if (reason) return databaseUnreachable(config, reason, err);
-    if (err instanceof DependencyUnavailableError) return databaseUnreachable(config, 'it does not answer', err);
+    if (reason) return databaseUnreachable(target, reason, err);
+    if (err instanceof DependencyUnavailableError) return databaseUnreachable(target, 'it does not answer', err);
   } else {
-    const code = codes(err).find((c) => DATA_DIR_CODES[c]);
+    // A file system error under DATA_DIR (not, say, an unreadable --map-csv file).
+    const dataDir = resolve(config.dataDir);
+    const code = chain(err).find(
+      (e) => typeof e.code === 'string' && DATA_DIR_CODES[e.code] && typeof e.path === 'string' && resolve(e.path).startsWith(dataDir),
+    )?.code as string | undefined;
     if (code) {
       return new CliFailure(
         EXIT.config,

@@ -54,7 +54,7 @@ function fieldLabel(command: Command, input: ParsedInput | undefined, field: str
 
 function report(err: unknown, command: Command, input: ParsedInput | undefined, config: Config | undefined, io: CliIo): number {
   const fail = (message: string) => io.stderr.write(`${PROGRAM}: ${message}\n`);
-  const failure = explain(err, config);
+  const failure = explain(err, config, { migrating: command.name === 'migrate' });
   if (failure instanceof UsageError) {
     fail(`${command.name}: ${failure.message}\n${usageLine(command)}\nRun "${PROGRAM} ${command.name} --help" for its options and examples.`);
     return EXIT.usage;

@@ -66,8 +66,13 @@ export function baseEnv(env: Record<string, string>): NodeJS.ProcessEnv {
 }
 
 export function runCli(cli: string, args: string[], env: Record<string, string>, stdin = ''): Promise<Result> {
+  return runProgram(process.execPath, [cli, ...args], env, stdin);
+}
+
+/** Any program (e.g. script(1) running the CLI on a pseudo-terminal), with the same clean environment. */
+export function runProgram(program: string, args: string[], env: Record<string, string>, stdin = ''): Promise<Result> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...args], { env: baseEnv(env), stdio: ['pipe', 'pipe', 'pipe'], timeout: 120_000 });
+    const child = spawn(program, args, { env: baseEnv(env), stdio: ['pipe', 'pipe', 'pipe'], timeout: 120_000 });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => {

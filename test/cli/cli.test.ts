@@ -11,9 +11,11 @@ import type { ApiAccessView } from '../../src/admin/views.js';
 import { readMigrations } from '../../src/db/migrate.js';
 import { type TestApp, build, eachBackend } from '../helper.js';
 import { adminClient, invalidClient, requestToken } from '../routes/admin/real-http.js';
-import { type Build, type Result, compile, firstLine, runCli, startServer } from './cli-process.js';
+import { type Build, type Result, compile, firstLine, runCli, runProgram, startServer } from './cli-process.js';
 
 let compiled: Build;
+// script(1) (util-linux) runs a command on a pseudo-terminal.
+const SCRIPT = ['/usr/bin/script', '/bin/script'].some((path) => existsSync(path));
 
 t.before(async () => {
   compiled = await compile(t);
@@ -35,18 +37,36 @@ t.test('the bin entry is the compiled CLI, runnable as an executable script', as
   t.equal(await firstLine(compiled.cli), '#!/usr/bin/env node');
 });
 
-t.test('as a process: bad input exits non-zero with a clear message on standard error, nothing on standard output', async (t) => {
+t.test('as a process: bad input exits non-zero with a sentence on standard error, nothing on standard output', async (t) => {
   const env = { DATA_DIR: join(tmpdir(), `reseller-auth-cli-untouched-${process.pid}`) };
   const none = await runCli(compiled.cli, [], env);
   t.equal(none.code, 64);
   t.match(none.stderr, /^Usage: reseller-auth <command>/);
   t.equal(none.stdout, '');
+  const pkg = JSON.parse(await readFile(join(import.meta.dirname, '..', '..', 'package.json'), 'utf8')) as { version: string };
+  t.same(await runCli(compiled.cli, ['--version'], env), { code: 0, stdout: `reseller-auth ${pkg.version}\n`, stderr: '' });
   const config = await runCli(compiled.cli, ['reseller:show', '6'], { ...env, REDIS_URL: 'http://localhost' });
   t.same(
     [config.code, config.stderr, config.stdout],
     [78, 'reseller-auth: invalid configuration: REDIS_URL: must be a URL starting with redis:// or rediss://\n', ''],
   );
+  // `echo "$PASSWORD" | reseller-auth …` with PASSWORD unset: echo sends an empty line.
+  const unset = await runCli(compiled.cli, ['reseller:configure', '6', '--password-stdin'], env, '\n');
+  t.same(
+    [unset.code, unset.stdout, unset.stderr.split('\n')[0]],
+    [64, '', 'reseller-auth: reseller:configure: --password-stdin: standard input is empty; is the variable you pipe in (echo "$PASSWORD" | …) set?'],
+  );
   t.notOk(existsSync(env.DATA_DIR), 'nothing was created');
+  // Nothing listens on port 1: the connection is refused at once.
+  const unreachable = await runCli(compiled.cli, ['migrate'], { ...env, DATABASE_URL: 'postgres://reseller_auth:pw@127.0.0.1:1/reseller_auth' });
+  t.same(
+    [unreachable.code, unreachable.stdout, unreachable.stderr],
+    [
+      69,
+      '',
+      'reseller-auth: migrate: cannot reach the database at 127.0.0.1:1 (connection refused). Check DATABASE_URL, and that PostgreSQL is running and reachable from here.\n',
+    ],
+  );
 });
 
 eachBackend(t, async (t, backend) => {
@@ -122,6 +142,16 @@ eachBackend(t, async (t, backend) => {
       // PGlite is one process at a time: the server starts once the CLI is done.
       const running = await startServer(t, compiled.server, env);
       t.ok(running.adminToken, 'the server printed the generated admin token');
+      // While it runs, the CLI says so and what to do instead (EX_TEMPFAIL: try again later).
+      const inUse = await cli(['reseller:show', '6']);
+      t.same(
+        [inUse.code, inUse.stdout, inUse.stderr],
+        [
+          75,
+          '',
+          `reseller-auth: reseller:show: the embedded database in DATA_DIR (${dataDir}) is in use by a running server: the CLI cannot open it while \`npm start\` runs. Stop the server and run the command again, or make the change through the admin API (http://localhost:3001/admin/…).\n`,
+        ],
+      );
       const credentials = {
         clientId: rotated.clientId,
         clientSecret: String(rotated.clientSecret),
@@ -185,6 +215,13 @@ eachBackend(t, async (t, backend) => {
     t.equal(issued.status, 200, 'the running server accepts what the CLI created');
     const { access_token: accessToken } = issued.json<{ access_token: string }>();
     t.ok(await ctx.services.tokenStore.findAccessToken(accessToken));
+
+    // On a terminal (script(1) gives the CLI one), a table rather than JSON.
+    if (SCRIPT) {
+      const shown = await runProgram('script', ['-qec', `"${process.execPath}" "${compiled.cli}" reseller:show 42`, '/dev/null'], env);
+      t.equal(shown.code, 0, 'reseller:show on a terminal exits 0');
+      t.match(shown.stdout.replaceAll('\r\n', '\n'), `resellerId    42\nname          Revenda 42\nemail         api@revenda42.example\n`);
+    }
 
     const disable = await runCli(compiled.cli, ['reseller:disable', '42'], env);
     t.equal(disable.code, 0, disable.stderr);

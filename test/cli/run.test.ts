@@ -2,7 +2,7 @@
 // buffers for the streams: fast enough to cover them all on both backends. cli.test.ts runs the
 // compiled CLI as a real process.
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
@@ -176,6 +176,23 @@ t.test('the output follows where it goes: a table on a terminal, JSON otherwise;
   t.equal(render({ items: [] }, 'table'), '(none)\n');
 });
 
+t.test('a DATA_DIR that cannot hold the embedded database: exit 78, naming DATA_DIR', async (t) => {
+  // A regular file where the directory should be.
+  const dir = await mkdtemp(join(tmpdir(), 'reseller-auth-cli-file-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const dataDir = join(dir, 'data');
+  await writeFile(dataDir, '');
+  const res = await runner({ DATA_DIR: dataDir })(['reseller:show', '6']);
+  t.same(
+    [res.code, res.stdout, res.stderr],
+    [
+      78,
+      '',
+      `reseller-auth: reseller:show: cannot open the embedded database in DATA_DIR (${dataDir}): it exists and is not a directory. Check DATA_DIR, or set DATABASE_URL.\n`,
+    ],
+  );
+});
+
 t.test('a token store that cannot be reached: exit 69, a sentence naming the Redis setting to check', async (t) => {
   const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6390'), { code: 'ECONNREFUSED' });
   const config = loadConfig({ DATA_DIR: '/nonexistent', REDIS_URL: 'redis://:hunter2-pw@redis.internal:6390/0' });
@@ -257,6 +274,15 @@ eachBackend(t, async (t, backend) => {
         );
         t.notOk(res.log.includes('s3cr3t-pw'), "the URL's password is never printed");
       }
+      // migrate connects with MIGRATION_DATABASE_URL when it is set: that is the one to check.
+      const migration = await runner({ ...env, MIGRATION_DATABASE_URL: 'postgres://reseller_auth:pw@127.0.0.1:1/reseller_auth' })(['migrate']);
+      t.same(
+        [migration.code, migration.stderr],
+        [
+          69,
+          'reseller-auth: migrate: cannot reach the database at 127.0.0.1:1 (connection refused). Check MIGRATION_DATABASE_URL, and that PostgreSQL is running and reachable from here.\n',
+        ],
+      );
       const url = new URL(env.DATABASE_URL as string);
       url.password = 'not-the-password';
       const refused = await runner({ ...env, DATABASE_URL: url.toString() })(['reseller:show', '6']);
