@@ -61,7 +61,15 @@ t.test('readiness on a replica: 503 read-only; 200 once it is promoted', { skip 
     const response = await app.publicApp.inject({ method: 'GET', url: '/health/ready' });
     return { status: response.statusCode, body: response.json() };
   };
-  t.same(await ready(), { status: 503, body: { status: 'unavailable', checks: { database: 'ok', tokenStore: 'read-only' } } });
+  // ROLE answers "slave": read-only. (The service's client may also be reconnecting at that moment,
+  // which READONLY answers to its writes trigger: then unavailable. Either way, not ready.)
+  const direct = new Redis(replica.port, { lazyConnect: true });
+  t.teardown(() => direct.disconnect());
+  await direct.connect();
+  t.equal(await writableMaster(direct), 'read-only', 'a replica is read-only');
+  const onReplica = await ready();
+  t.equal(onReplica.status, 503, 'readiness 503 on a replica, though it answers PING');
+  t.match(onReplica.body, { status: 'unavailable', checks: { database: 'ok', tokenStore: /^(read-only|unavailable)$/ } });
   const admin = await app.adminApp.inject({ method: 'GET', url: '/health/ready' });
   t.equal(admin.statusCode, 503, 'the admin listener says the same');
   // What Sentinel does to the replica it promotes.
@@ -79,19 +87,31 @@ t.test('a Redis Cluster: ready while cluster_state is ok and every master answer
   const nodes = [];
   for (let i = 0; i < 3; i++) {
     nodes.push(
-      await startRedis(t, ['--cluster-enabled', 'yes', '--cluster-node-timeout', '1000', '--dir', dir, '--cluster-config-file', `nodes-${i}.conf`]),
+      // The bus port is port + 10000 unless given: a free one of its own (a free port above 55535 would have none).
+      await startRedis(t, [
+        '--cluster-enabled',
+        'yes',
+        '--cluster-port',
+        String(await freePort()),
+        '--cluster-node-timeout',
+        '1000',
+        '--dir',
+        dir,
+        '--cluster-config-file',
+        `nodes-${i}.conf`,
+      ]),
     );
   }
   const addresses = nodes.map((n) => `127.0.0.1:${n.port}`);
   // Before the slots are assigned the cluster serves nothing: cluster_state:fail.
-  const early = new Redis(nodes[0]!.port, { lazyConnect: true });
+  const early = new Redis(nodes[0]!.port, { lazyConnect: true, commandTimeout: 5000 });
   t.teardown(() => early.disconnect());
   await early.connect();
   t.match(await early.cluster('INFO'), /cluster_state:fail/);
-  await run('redis-cli', ['--cluster', 'create', ...addresses, '--cluster-yes']);
+  await run('redis-cli', ['--cluster', 'create', ...addresses, '--cluster-yes'], { timeout: 60_000 });
   // Every node must have learnt the others' slots (gossip) before a client asks it.
   for (const node of nodes) {
-    const client = new Redis(node.port, { lazyConnect: true });
+    const client = new Redis(node.port, { lazyConnect: true, commandTimeout: 5000 });
     await client.connect();
     await waitFor(async () => (await client.cluster('INFO')).includes('cluster_state:ok'), 15_000);
     client.disconnect();
@@ -102,7 +122,10 @@ t.test('a Redis Cluster: ready while cluster_state is ok and every master answer
   );
   t.teardown(() => cluster.disconnect());
   cluster.on('error', () => {});
-  await new Promise((resolve) => cluster.once('ready', resolve));
+  await new Promise((resolve, reject) => {
+    cluster.once('ready', resolve);
+    setTimeout(() => reject(new Error('the Cluster client was not ready within 30 s')), 30_000).unref();
+  });
   t.equal(await writableMaster(cluster), 'ok', 'three masters, every slot served');
   t.equal(cluster.nodes('master').length, 3);
 
