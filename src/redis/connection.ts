@@ -116,6 +116,9 @@ export function createRedisClient(
       // new master at once, not at the first failed command.
       failoverDetector: true,
     });
+    // quit() ends the connection without closing the failover detector's connections to the
+    // sentinels (ioredis 5.11 closes them in disconnect() only), which would keep the process alive.
+    client.once('end', () => (client as Redis).disconnect());
   } else {
     const { enableOfflineQueue: _, retryStrategy: __, ...redisOptions } = nodeOptions(connection, tls);
     const clusterOptions: ClusterOptions = {

@@ -5,7 +5,7 @@ import { createServer } from 'node:net';
 import { Cluster, type Redis } from 'ioredis';
 import t from 'tap';
 import { ConfigError, loadConfig } from '../../src/config.js';
-import { COMMAND_TIMEOUT_MS, createRedisClient, waitUntilReady } from '../../src/redis/connection.js';
+import { COMMAND_TIMEOUT_MS, type RedisConnection, createRedisClient, waitUntilReady } from '../../src/redis/connection.js';
 import { REDIS_MODES, connectRedis, waitUntil } from '../redis-modes.js';
 
 t.test('configuration: one mode, named by its variables', async (t) => {
@@ -157,3 +157,16 @@ t.test('a frozen Redis: a command fails after the command timeout, once, and the
   await waitUntil(async () => (await redis.get('k').catch(() => null)) === 'v', 10_000, 'the same client to read again');
   t.pass('recovered without a new client');
 });
+
+const sockets = () => process.getActiveResourcesInfo().filter((name) => name === 'TCPSocketWrap').length;
+for (const mode of REDIS_MODES) {
+  t.test(`${mode.mode}: quit() leaves no connection open`, { skip: mode.skip }, async (t) => {
+    const before = sockets();
+    const redis = createRedisClient(mode.connection as RedisConnection);
+    t.ok(await waitUntilReady(redis, 10_000));
+    await redis.quit();
+    // Under Sentinel the failover detector's connections to every sentinel must close too.
+    await waitUntil(() => sockets() <= before, 5000, 'every socket of the client to close');
+    t.pass('no socket left to keep the process alive');
+  });
+}
