@@ -4,7 +4,10 @@
 // absent carries a `skip` message. Each client gets a key prefix of its own, and its keys are
 // deleted when the test ends, so tests can share the servers.
 import { randomBytes } from 'node:crypto';
-import { Cluster, type Redis } from 'ioredis';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Cluster, Redis } from 'ioredis';
+import { lock } from 'proper-lockfile';
 import type { Test } from 'tap';
 import { type RedisClient, type RedisConnection, createRedisClient, waitUntilReady } from '../src/redis/connection.js';
 
@@ -113,4 +116,51 @@ export async function waitUntil(condition: () => boolean | Promise<boolean>, ms:
     await new Promise((r) => setTimeout(r, 50));
   }
   return Date.now() - start;
+}
+
+/**
+ * Holds the shared Sentinel and Cluster servers for `t` alone, across test processes (tap runs
+ * files in parallel): for tests that fail them over, kill or freeze nodes, or that must not see
+ * that happen meanwhile. Waits up to 5 minutes for another holder; released at the end of `t`.
+ */
+export async function lockRedisServers(t: Test): Promise<void> {
+  const release = await lock(join(tmpdir(), 'reseller-auth-test-redis-modes'), {
+    realpath: false,
+    stale: 60_000,
+    update: 10_000,
+    retries: { retries: 3000, minTimeout: 100, maxTimeout: 200 },
+  });
+  t.teardown(() => release());
+  // The previous holder may still be restoring what it failed over.
+  await waitUntil(healthy, 60_000, 'the Sentinel master to have its replica and every Cluster node to be up');
+}
+
+/** True when the Sentinel master has an online replica and every Cluster node is connected (for the modes configured). */
+async function healthy(): Promise<boolean> {
+  const ask = async (node: { host: string; port: number } | undefined, ...command: string[]) => {
+    const redis = new Redis(node?.port ?? 0, node?.host ?? '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    redis.on('error', () => {});
+    try {
+      return String(await redis.call(command[0] as string, ...command.slice(1)));
+    } finally {
+      redis.disconnect();
+    }
+  };
+  try {
+    const sentinel = redisMode('sentinel').connection;
+    if (sentinel?.mode === 'sentinel') {
+      const [host, port] = (await ask(sentinel.sentinels[0], 'SENTINEL', 'get-master-addr-by-name', sentinel.name)).split(',');
+      const replication = await ask({ host: host as string, port: Number(port) }, 'INFO', 'replication');
+      if (!/^slave0:.*state=online/m.test(replication)) return false;
+    }
+    const cluster = redisMode('cluster').connection;
+    if (cluster?.mode === 'cluster') {
+      if (!(await ask(cluster.nodes[0], 'CLUSTER', 'INFO')).includes('cluster_state:ok')) return false;
+      const nodes = await ask(cluster.nodes[0], 'CLUSTER', 'NODES');
+      if (/fail|disconnected/.test(nodes)) return false;
+    }
+    return true;
+  } catch {
+    return false;
+  }
 }

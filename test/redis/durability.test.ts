@@ -7,7 +7,7 @@ import { type Cluster, Redis } from 'ioredis';
 import t from 'tap';
 import { createRedisClient } from '../../src/redis/connection.js';
 import { confirmDurable } from '../../src/redis/durability.js';
-import { connectRedis, redisMode } from '../redis-modes.js';
+import { connectRedis, lockRedisServers, redisMode } from '../redis-modes.js';
 
 /** What confirmDurable rejects with: DependencyUnavailableError, a 503. */
 const unavailable = { message: 'token store unavailable', dependency: 'token store' };
@@ -35,6 +35,7 @@ t.test('standalone: nothing to wait for by default, and no round trip', async (t
 
 const sentinel = redisMode('sentinel');
 t.test('Sentinel: the replica acknowledges; a frozen replica makes it fail in time', { skip: sentinel.skip }, async (t) => {
+  await lockRedisServers(t);
   const { redis, prefix } = await connectRedis(t, sentinel);
   const key = `${prefix}revoked`;
   await redis.set(key, '1', 'PX', 60_000);
@@ -55,6 +56,7 @@ t.test('Sentinel: the replica acknowledges; a frozen replica makes it fail in ti
 
 const cluster = redisMode('cluster');
 t.test('Cluster: WAIT is asked of the master owning each key', { skip: cluster.skip }, async (t) => {
+  await lockRedisServers(t);
   const { redis, prefix } = await connectRedis(t, cluster);
   const client = redis as Cluster;
   // Two keys owned by different masters.

@@ -11,7 +11,7 @@ import t, { type Test } from 'tap';
 import { type ChangeEvents, createRedisEvents } from '../../src/events.js';
 import { COMMAND_TIMEOUT_MS } from '../../src/redis/connection.js';
 import { confirmDurable } from '../../src/redis/durability.js';
-import { connectRedis, redisMode, waitUntil } from '../redis-modes.js';
+import { connectRedis, lockRedisServers, redisMode, waitUntil } from '../redis-modes.js';
 
 /** Failovers on a loaded 2-core machine: Sentinel promotes in ~1-3 s, a Cluster in ~3-5 s (node timeout 2 s). */
 const FAILOVER_BOUND_MS = 30_000;
@@ -44,6 +44,7 @@ function counting(t: Test, events: ChangeEvents): { calls: number } {
 
 const sentinel = redisMode('sentinel');
 t.test('Sentinel: SENTINEL FAILOVER — the client writes to the new master, events resync', { skip: sentinel.skip }, async (t) => {
+  await lockRedisServers(t);
   const { redis, prefix, connection } = await connectRedis(t, sentinel);
   if (connection.mode !== 'sentinel') throw new Error('not a Sentinel connection');
   const [first] = connection.sentinels;
@@ -136,6 +137,7 @@ async function killClusterNode(t: Test, cluster: Cluster, port: number): Promise
 
 const cluster = redisMode('cluster');
 t.test('Cluster: a killed master — its replica takes over and the client recovers', { skip: cluster.skip }, async (t) => {
+  await lockRedisServers(t);
   const { redis, prefix } = await connectRedis(t, cluster);
   const client = redis as Cluster;
   const key = `${prefix}k`;
@@ -170,6 +172,7 @@ t.test('Cluster: a killed master — its replica takes over and the client recov
 });
 
 t.test('Cluster: change events move to another node when theirs goes away', { skip: cluster.skip }, async (t) => {
+  await lockRedisServers(t);
   const a = await connectRedis(t, cluster);
   const b = await connectRedis(t, cluster);
   const publisher = createRedisEvents(a.redis, a.prefix);
