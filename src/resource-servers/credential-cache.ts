@@ -17,7 +17,11 @@
 // checked again (and seen the change) or stopped answering from its cache.
 //
 // The embedded database admits one process, so every change is made by this one (`exclusive`):
-// no bound is needed, and a cut-off reloads the cache itself before it answers.
+// no bound is needed, and a cut-off reloads the cache itself before it answers. PostgreSQL
+// without Redis (development only: production requires REDIS_URL) has no marker and no bound,
+// so that introspection keeps answering while the database is down (issue 5): the only other
+// writer is the CLI, whose removal waits out the reload interval like any other, and an instance
+// that cannot read the database there keeps its last credentials.
 //
 // A change notification still makes every instance reload at once, and requests wait for that
 // reload (at most RELOAD_WAIT_MS): a registration is usable everywhere at once.
@@ -65,7 +69,7 @@ export interface CredentialCacheOptions {
   /** Reads every resource server's client id and plain secret (from the database). */
   load(): Promise<Iterable<{ clientId: string; secret: string }>>;
   events: ChangeEvents;
-  /** The registry marker in Redis; without Redis, only loads from the database prove freshness. */
+  /** The registry marker in Redis; without it the cache is not bounded (see the top). */
   version?: RegistryVersion;
   /**
    * This process is the registry's only writer (the embedded database, locked to one process):
@@ -147,8 +151,10 @@ export async function createResourceServerCredentials(options: CredentialCacheOp
   // What kept the last check from proving freshness: named by the 503.
   let lastFailure: DependencyUnavailableError['dependency'] = 'database';
 
+  // Bounded only where the marker can prove freshness while PostgreSQL is down: see the top.
+  const bounded = version !== undefined && !options.exclusive;
   const trust = (checkStartedAt: number) => {
-    trustedUntil = options.exclusive ? Number.POSITIVE_INFINITY : Math.max(trustedUntil, checkStartedAt + trustBoundMs);
+    trustedUntil = bounded ? Math.max(trustedUntil, checkStartedAt + trustBoundMs) : Number.POSITIVE_INFINITY;
   };
 
   const readVersion = async (): Promise<string | undefined> => {
@@ -258,6 +264,7 @@ export async function createResourceServerCredentials(options: CredentialCacheOp
       if (options.exclusive) {
         // No other instance: in force here (or a rejection, answered 503) before the answer.
         await reload();
+        await events.publish('resource-servers');
         return result;
       }
       await version?.bump();

@@ -47,8 +47,9 @@ const resourceServerRoutes: FastifyPluginAsyncZod<{ admin: Admin }> = async (fas
         description:
           'Answers 204 only once no instance of the service accepts its credentials any more: every instance holds the ' +
           'credentials in memory and re-checks them every RESOURCE_SERVERS_RELOAD_INTERVAL seconds (5 by default), so the ' +
-          'call waits that interval plus 2 s before it answers (docs/revocation.md, "Resource servers"). 503 when the ' +
-          'token store cannot record the change: nothing was removed, ask again. CLI: resource-server:remove waits the same.',
+          'call waits that interval plus 2 s before it answers (docs/revocation.md, "Resource servers"); on the embedded ' +
+          'database (one process) it answers at once. 503 when the token store cannot record the change: usually before ' +
+          'anything was removed, so ask again (a 404 then means it was removed). CLI: resource-server:remove waits the same.',
         tags: ['admin'],
         security,
         params: resourceServerParams,
