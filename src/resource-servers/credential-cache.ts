@@ -10,7 +10,7 @@
 // - a load from PostgreSQL succeeds (it started after every change made before it), or
 // - with Redis, the registry marker (registry-version.ts) still has the value it had before the
 //   last load read the database: no removal has been made since. This one small read keeps
-//   introspection answering while only PostgreSQL is down (issue 5) without trusting the cache
+//   introspection answering while only PostgreSQL is down without trusting the cache
 //   past a removal it could not load.
 // Every instance checks every `reloadIntervalMs`. A removal bumps the marker after its database
 // commit and answers only `trustBoundMs` later (cutOff): by then every instance has either
@@ -19,7 +19,7 @@
 // The embedded database admits one process, so every change is made by this one (`exclusive`):
 // no bound is needed, and a cut-off reloads the cache itself before it answers. PostgreSQL
 // without Redis (development only: production requires REDIS_URL) has no marker and no bound,
-// so that introspection keeps answering while the database is down (issue 5): the only other
+// so that introspection keeps answering while the database is down: the only other
 // writer is the CLI, whose removal waits out the reload interval like any other, and an instance
 // that cannot read the database there keeps its last credentials.
 //
