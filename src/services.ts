@@ -80,19 +80,22 @@ export async function createServices(config: Config, log: Logger): Promise<Servi
     let tokenStore: TokenStore;
     if (config.redis) {
       let lastError = '';
-      redis = createRedisClient(config.redis, (err) => {
+      const onRedisError = (err: Error) => {
         // One line per distinct error, not one per reconnect attempt.
         if (err.message !== lastError) log.warn({ err: err.message }, 'token store connection error');
         lastError = err.message;
-      });
+      };
+      redis = createRedisClient(config.redis, onRedisError);
       redis.on('ready', () => {
         lastError = '';
       });
-      const client = redis;
-      // A revocation answers only once it is on a replica where replicas exist (docs/redis.md).
-      tokenStore = new RedisTokenStore(client, {
+      // A revocation answers only once it is on a replica where replicas exist (docs/redis.md), on a
+      // connection of its own so that WAIT never holds introspection's reads.
+      const durableClient = createRedisClient(config.redis, onRedisError);
+      tokenStore = new RedisTokenStore(redis, {
         keyPrefix: config.redisKeyPrefix,
-        confirmDurable: (keys) => confirmDurable(client, keys, DURABLE_WAIT_MS),
+        durableClient,
+        confirmDurable: (client, keys) => confirmDurable(client, keys, DURABLE_WAIT_MS),
       });
     } else {
       tokenStore = new MemoryTokenStore();

@@ -51,40 +51,38 @@ export interface RedisOptions {
 export interface RedisTokenStoreOptions {
   keyPrefix: string;
   /**
-   * Resolves once the writes to `keys` are on enough replicas, and rejects when they cannot be
-   * made durable in time (WAIT; docs/redis.md). A revocation is acknowledged only after it, so a
-   * failover cannot bring a revoked token back. Absent: the writes are acknowledged as applied.
+   * A second client for the writes that must survive a failover: revocations, cut-offs, reuse
+   * detection and the index entry that lets a cut-off find a new family. WAIT blocks the
+   * connection it is sent on until replicas caught up, so these writes and their WAIT go on a
+   * connection of their own, and introspection's GETs never queue behind one. Absent: `redis`.
    */
-  confirmDurable?: (keys: string[]) => Promise<void>;
+  durableClient?: Redis | Cluster;
+  /**
+   * Resolves once the durable client's writes to `keys` are on enough replicas, and rejects when
+   * they cannot be made durable in time (WAIT; docs/redis.md). A revocation is acknowledged only
+   * after it, so a failover cannot bring a revoked token back. Absent: acknowledged as applied.
+   */
+  confirmDurable?: (client: Redis | Cluster, keys: string[]) => Promise<void>;
 }
 
 export class RedisTokenStore implements TokenStore {
   readonly #redis: Redis | Cluster;
+  readonly #durableClient: Redis | Cluster;
   readonly #prefix: string;
-  readonly #confirmDurable: (keys: string[]) => Promise<void>;
+  readonly #confirmDurable: (client: Redis | Cluster, keys: string[]) => Promise<void>;
   readonly #parsed = new LRUCache<string, TokenClaims>({ max: PARSED_RECORDS });
+  /** Scripts on the main connection (the pair's save). */
   readonly #scripts: Record<ScriptName, Script>;
+  /** Scripts on the durable connection (revocations and the family index). */
+  readonly #durableScripts: Record<ScriptName, Script>;
 
   constructor(redis: Redis | Cluster, options: RedisTokenStoreOptions) {
     this.#redis = redis;
+    this.#durableClient = options.durableClient ?? redis;
     this.#prefix = options.keyPrefix;
     this.#confirmDurable = options.confirmDurable ?? (async () => {});
-    const scripts: Record<ScriptName, [number, string]> = {
-      savePair: [3, SAVE_PAIR],
-      indexFamily: [2, INDEX_FAMILY],
-      cutOff: [2, CUT_OFF],
-      revokeFamily: [1, REVOKE_FAMILY],
-      consumeRefresh: [3, CONSUME_REFRESH],
-      revokeRefresh: [3, REVOKE_REFRESH],
-    };
-    const commands = redis as unknown as Record<string, Script>;
-    const bound: Partial<Record<ScriptName, Script>> = {};
-    for (const [name, [numberOfKeys, lua]] of Object.entries(scripts) as [ScriptName, [number, string]][]) {
-      const command = `ra_${name}`;
-      redis.defineCommand(command, { numberOfKeys, lua });
-      bound[name] = (...args) => (commands[command] as Script)(...args);
-    }
-    this.#scripts = bound as Record<ScriptName, Script>;
+    this.#scripts = defineScripts(redis);
+    this.#durableScripts = this.#durableClient === redis ? this.#scripts : defineScripts(this.#durableClient);
   }
 
   /** The family's hash; its other keys start with `${family}:`. */
@@ -125,12 +123,22 @@ export class RedisTokenStore implements TokenStore {
           refreshHash,
           claims.clientId,
         ),
-        this.#scripts.indexFamily(client.gen, client.fams, claims.familyId, familyExpMs, Date.now()),
+        this.#indexFamily(client, claims.familyId, familyExpMs),
       ]),
     );
     if (saved === 1 && current === generation) return true;
     if (saved === 1) await this.revokeFamily(claims.familyId);
     return false;
+  }
+
+  /**
+   * Indexes the family under its client and answers the client's generation. The entry is made
+   * durable before the pair is handed out: a cut-off after a failover must still find the family.
+   */
+  async #indexFamily(client: { gen: string; fams: string }, familyId: string, familyExpMs: number): Promise<unknown> {
+    const generation = await this.#durableScripts.indexFamily(client.gen, client.fams, familyId, familyExpMs, Date.now());
+    await this.#confirmDurable(this.#durableClient, [client.fams]);
+    return generation;
   }
 
   // The hot path: one promise on top of ioredis's, not the async layers of #call.
@@ -164,7 +172,7 @@ export class RedisTokenStore implements TokenStore {
     const family = this.#family(familyId);
     const hash = hashToken(token);
     const [status, value] = (await this.#call(() =>
-      this.#scripts.consumeRefresh(`${family}:rt:${hash}`, `${family}:used:${hash}`, family, `${family}:`, FAMILY_TOMBSTONE_MS),
+      this.#durableScripts.consumeRefresh(`${family}:rt:${hash}`, `${family}:used:${hash}`, family, `${family}:`, FAMILY_TOMBSTONE_MS),
     )) as [string, string?];
     if (status === 'consumed' && value) return { status, claims: (JSON.parse(value) as StoredRefresh).c };
     if (status === 'reused') {
@@ -178,7 +186,7 @@ export class RedisTokenStore implements TokenStore {
     const familyId = familyOf(token);
     if (familyId === null) return null;
     const key = `${this.#family(familyId)}:at:${hashToken(token)}`;
-    const value = await this.#call(() => this.#redis.getdel(key));
+    const value = await this.#call(() => this.#durableClient.getdel(key));
     if (value !== null) await this.#durable([key]);
     return value === null ? null : (JSON.parse(value) as TokenClaims);
   }
@@ -189,7 +197,7 @@ export class RedisTokenStore implements TokenStore {
     const family = this.#family(familyId);
     const hash = hashToken(token);
     const outcome = (await this.#call(() =>
-      this.#scripts.revokeRefresh(`${family}:rt:${hash}`, `${family}:used:${hash}`, family, `${family}:`, FAMILY_TOMBSTONE_MS, clientId),
+      this.#durableScripts.revokeRefresh(`${family}:rt:${hash}`, `${family}:used:${hash}`, family, `${family}:`, FAMILY_TOMBSTONE_MS, clientId),
     )) as RefreshRevocation;
     if (outcome === 'revoked') await this.#durable([family]);
     return outcome;
@@ -198,32 +206,33 @@ export class RedisTokenStore implements TokenStore {
   async revokeFamily(familyId: string): Promise<void> {
     if (!isFamilyId(familyId)) return;
     const family = this.#family(familyId);
-    await this.#call(() => this.#scripts.revokeFamily(family, `${family}:`, FAMILY_TOMBSTONE_MS));
+    await this.#call(() => this.#durableScripts.revokeFamily(family, `${family}:`, FAMILY_TOMBSTONE_MS));
     await this.#durable([family]);
   }
 
   async revokeClientTokens(clientId: string): Promise<number> {
     const client = this.#client(clientId);
-    const families = (await this.#call(() => this.#scripts.cutOff(client.gen, client.fams))) as string[];
+    const families = (await this.#call(() => this.#durableScripts.cutOff(client.gen, client.fams))) as string[];
     // Family by family (each in its own slot); a failure part-way fails the cut-off, and calling
     // it again revokes the rest (the index keeps every family until it is revoked).
     const keys = families.filter(isFamilyId).map((familyId) => this.#family(familyId));
-    await this.#call(() => Promise.all(keys.map((family) => this.#scripts.revokeFamily(family, `${family}:`, FAMILY_TOMBSTONE_MS))));
+    await this.#call(() => Promise.all(keys.map((family) => this.#durableScripts.revokeFamily(family, `${family}:`, FAMILY_TOMBSTONE_MS))));
     await this.#durable([client.gen, ...keys]);
-    if (families.length > 0) await this.#call(() => this.#redis.zrem(client.fams, ...families));
+    if (families.length > 0) await this.#call(() => this.#durableClient.zrem(client.fams, ...families));
     return families.length;
   }
 
   async ping(): Promise<void> {
-    await this.#call(() => this.#redis.ping());
+    await this.#call(() => Promise.all([this.#redis.ping(), this.#durableClient.ping()]));
   }
 
   async close(): Promise<void> {
-    await this.#redis.quit().catch(() => this.#redis.disconnect());
+    const clients = this.#durableClient === this.#redis ? [this.#redis] : [this.#redis, this.#durableClient];
+    await Promise.all(clients.map((client) => client.quit().catch(() => client.disconnect())));
   }
 
   async #durable(keys: string[]): Promise<void> {
-    await this.#call(() => this.#confirmDurable(keys));
+    await this.#call(() => this.#confirmDurable(this.#durableClient, keys));
   }
 
   async #call<T>(command: () => Promise<T>): Promise<T> {
@@ -233,4 +242,24 @@ export class RedisTokenStore implements TokenStore {
       unavailable(err);
     }
   }
+}
+
+/** The scripts defined on `client` (EVALSHA, loaded on first use), as functions. */
+function defineScripts(client: Redis | Cluster): Record<ScriptName, Script> {
+  const scripts: Record<ScriptName, [number, string]> = {
+    savePair: [3, SAVE_PAIR],
+    indexFamily: [2, INDEX_FAMILY],
+    cutOff: [2, CUT_OFF],
+    revokeFamily: [1, REVOKE_FAMILY],
+    consumeRefresh: [3, CONSUME_REFRESH],
+    revokeRefresh: [3, REVOKE_REFRESH],
+  };
+  const commands = client as unknown as Record<string, Script>;
+  const bound: Partial<Record<ScriptName, Script>> = {};
+  for (const [name, [numberOfKeys, lua]] of Object.entries(scripts) as [ScriptName, [number, string]][]) {
+    const command = `ra_${name}`;
+    client.defineCommand(command, { numberOfKeys, lua });
+    bound[name] = (...args) => (commands[command] as Script)(...args);
+  }
+  return bound as Record<ScriptName, Script>;
 }

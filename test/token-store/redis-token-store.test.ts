@@ -5,17 +5,20 @@ import t from 'tap';
 import { createRedisClient, waitUntilReady } from '../../src/redis/connection.js';
 import { confirmDurable } from '../../src/redis/durability.js';
 import { RedisTokenStore } from '../../src/token-store/redis-token-store.js';
-import { REDIS_MODES, connectRedis } from '../redis-modes.js';
+import { REDIS_MODES, connectRedis, lockRedisServers } from '../redis-modes.js';
 import { pair, save, tokenStoreContract } from './token-store-contract.js';
 
 for (const mode of REDIS_MODES) {
   t.test(`Redis token store, ${mode.mode}`, { skip: mode.skip }, async (t) => {
+    // No failover test may run on the shared Sentinel and Cluster servers meanwhile.
+    if (mode.mode !== 'standalone') await lockRedisServers(t);
     // connectRedis's client deletes the test's keys at the end; each store has a client of its own.
     const { redis, prefix, connection } = await connectRedis(t, mode);
     const open = async () => {
       const client = createRedisClient(connection);
-      await waitUntilReady(client, 10_000);
-      return new RedisTokenStore(client, { keyPrefix: prefix, confirmDurable: (keys) => confirmDurable(client, keys, 1000) });
+      const durableClient = createRedisClient(connection);
+      await Promise.all([waitUntilReady(client, 10_000), waitUntilReady(durableClient, 10_000)]);
+      return new RedisTokenStore(client, { keyPrefix: prefix, durableClient, confirmDurable: (c, keys) => confirmDurable(c, keys, 1000) });
     };
     tokenStoreContract(t, open);
     const store = await open();
