@@ -138,6 +138,8 @@ export async function build(t: Test, backend: Backend, env: Record<string, strin
     HOST: '127.0.0.1',
     PORT: '0',
     ADMIN_PORT: '0',
+    // A resource-server removal waits this out (docs/revocation.md); tests that measure it set their own.
+    RESOURCE_SERVERS_RELOAD_INTERVAL: '0.5',
     ...storage,
     ...env,
   });

@@ -8,7 +8,7 @@ import type { TestApp as App } from './helper.js';
 import t, { type Test } from 'tap';
 import { generateClientSecret, generateToken } from '../src/security/secret-box.js';
 import { BACKENDS, type SeededReseller, build, passwordGrantBody, seedReseller } from './helper.js';
-import { REDIS_MODES } from './redis-modes.js';
+import { REDIS_MODES, lockRedisServers } from './redis-modes.js';
 
 const backend = BACKENDS.find((b) => b.name === 'postgres+redis')!;
 const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
@@ -30,6 +30,8 @@ async function within(ms: number, condition: () => Promise<boolean>): Promise<nu
 
 for (const mode of REDIS_MODES) {
   t.test(`instances sharing PostgreSQL and Redis (${mode.mode}) behave as one`, { skip: backend.skip || mode.skip }, async (t) => {
+    // No failover test may run on the shared Sentinel and Cluster servers meanwhile.
+    if (mode.mode !== 'standalone') await lockRedisServers(t);
     const a = await build(t, backend, {}, { redisMode: mode.mode });
     const b = await build(t, backend, {}, { share: a });
     const c = await build(t, backend, { RESOURCE_SERVERS_RELOAD_INTERVAL: String(RELOAD_INTERVAL_S) }, { share: a });

@@ -62,7 +62,8 @@ export interface Result {
 /** A clean environment: no tap loaders, no inherited configuration. */
 export function baseEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   // SHUTDOWN_DELAY 0: a test's teardown stops the server at once (test/drain.test.ts tests the delay).
-  return { PATH: process.env.PATH, NODE_ENV: 'development', LOG_LEVEL: 'info', SHUTDOWN_DELAY: '0', ...env };
+  // A short resource-server reload interval: a removal waits it out (docs/revocation.md).
+  return { PATH: process.env.PATH, NODE_ENV: 'development', LOG_LEVEL: 'info', SHUTDOWN_DELAY: '0', RESOURCE_SERVERS_RELOAD_INTERVAL: '0.5', ...env };
 }
 
 export function runCli(cli: string, args: string[], env: Record<string, string>, stdin = ''): Promise<Result> {
