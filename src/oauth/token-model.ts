@@ -135,7 +135,10 @@ export function createTokenModel(deps: TokenModelDeps, context: RequestContext) 
       const saved = await deps.tokenStore.savePair(
         {
           access: { token: token.accessToken, claims: claims(accessTokenExpiresAt) },
-          refresh: token.refreshToken && token.refreshTokenExpiresAt ? { token: token.refreshToken, claims: claims(token.refreshTokenExpiresAt) } : undefined,
+          refresh:
+            token.refreshToken && token.refreshTokenExpiresAt
+              ? { token: token.refreshToken, claims: claims(token.refreshTokenExpiresAt) }
+              : undefined,
         },
         client.generation,
       );
