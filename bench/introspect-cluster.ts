@@ -7,11 +7,7 @@
 // Environment: BENCH_ROUNDS (5), BENCH_SECONDS (8); TEST_REDIS_CLUSTER_NODES from test-services.sh.
 import { randomBytes } from 'node:crypto';
 import autocannon from 'autocannon';
-import { loadConfig } from '../src/config.js';
-import { createLogger } from '../src/logger.js';
-import { generateToken } from '../src/security/secret-box.js';
-import { createServices } from '../src/services.js';
-import { cpuMilliseconds, createStack, median, seedReseller, startService } from './lib/stack.js';
+import { cpuMilliseconds, createStack, median, seedReseller, seedResourceServer, startService } from './lib/stack.js';
 
 const ROUNDS = Math.max(3, Number(process.env.BENCH_ROUNDS ?? 5));
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
@@ -137,17 +133,6 @@ function load(url: string, target: Target, seconds: number): Promise<Run> {
     connections: CONNECTIONS,
     duration: seconds,
   }).then((r) => ({ rps: r.requests.average, p99: r.latency.p99, errors: r.errors + r.timeouts + r.non2xx + r.mismatches }));
-}
-
-async function seedResourceServer(env: Record<string, string>): Promise<{ clientId: string; secret: string }> {
-  const services = await createServices(loadConfig(env), createLogger('warn'));
-  try {
-    const secret = generateToken();
-    const rs = await services.resourceServers.create('Benchmark resource server', services.secretBox.seal(secret));
-    return { clientId: String(rs.clientId), secret };
-  } finally {
-    await services.close();
-  }
 }
 
 main().catch((err: unknown) => {

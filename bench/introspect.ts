@@ -13,10 +13,7 @@ import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../src/config.js';
-import { createLogger } from '../src/logger.js';
-import { generateToken } from '../src/security/secret-box.js';
-import { createServices } from '../src/services.js';
-import { cpuMilliseconds, createStack, median, seedReseller, startService } from './lib/stack.js';
+import { cpuMilliseconds, createStack, median, seedReseller, seedResourceServer, startService } from './lib/stack.js';
 
 const ROUNDS = Math.max(3, Number(process.env.BENCH_ROUNDS ?? 5));
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
@@ -33,17 +30,6 @@ interface Run {
   errors: number;
   /** The server process's CPU time per request in µs (all its threads), when /proc tells. */
   cpuUs?: number;
-}
-
-async function seedResourceServer(env: Record<string, string>): Promise<{ clientId: string; secret: string }> {
-  const services = await createServices(loadConfig(env), createLogger('warn'));
-  try {
-    const secret = generateToken();
-    const rs = await services.resourceServers.create('Benchmark resource server', services.secretBox.seal(secret));
-    return { clientId: String(rs.clientId), secret };
-  } finally {
-    await services.close();
-  }
 }
 
 async function startCeiling(env: Record<string, string>): Promise<{ url: string; pid: number | undefined; stop(): Promise<void> }> {

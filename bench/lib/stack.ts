@@ -9,7 +9,7 @@ import pg from 'pg';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { parseNetworks } from '../../src/security/networks.js';
-import { generateClientSecret } from '../../src/security/secret-box.js';
+import { generateClientSecret, generateToken } from '../../src/security/secret-box.js';
 import { createServices } from '../../src/services.js';
 
 export interface Stack {
@@ -90,6 +90,18 @@ export async function seedReseller(env: Record<string, string>): Promise<SeededC
       secret: services.secretBox.seal(clientSecret),
     });
     return { clientId: String(access.clientId), clientSecret, email: access.email, password };
+  } finally {
+    await services.close();
+  }
+}
+
+/** Registers a resource server allowed to introspect; answers its client id and secret. */
+export async function seedResourceServer(env: Record<string, string>): Promise<{ clientId: string; secret: string }> {
+  const services = await createServices(loadConfig(env), createLogger('warn'));
+  try {
+    const secret = generateToken();
+    const rs = await services.resourceServers.create('Benchmark resource server', services.secretBox.seal(secret));
+    return { clientId: String(rs.clientId), secret };
   } finally {
     await services.close();
   }

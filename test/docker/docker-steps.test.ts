@@ -9,7 +9,6 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -19,6 +18,7 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import t from 'tap';
 import { createTestDatabase } from '../helper.js';
+import { freePort } from '../faults/dedicated-servers.js';
 
 const run = promisify(execFile);
 const repoRoot = join(import.meta.dirname, '..', '..');
@@ -323,14 +323,6 @@ function collect(child: ChildProcess): Output {
     waitForLog: (match, timeoutMs) => waitFor(logs, match, timeoutMs),
     waitForStderr: (match, timeoutMs) => waitFor(stderr, match, timeoutMs),
   };
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 function parseRecord(line: string): Record<string, unknown> | undefined {

@@ -4,10 +4,11 @@
 // 503 temporarily_unavailable with Retry-After — never {"active":false} — within a bounded time,
 // and recover by itself, without a restart, once that Redis is back on the same port.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import t, { type Test } from 'tap';
 import { generateToken } from '../../src/security/secret-box.js';
 import { BACKENDS, NO_STORE, build, passwordGrantBody, seedReseller } from '../helper.js';
+import { freePort } from './dedicated-servers.js';
 
 /** The bound on one answer during an outage: the 2 s Redis command timeout, plus slack. */
 const ANSWER_BOUND_MS = 3000;
@@ -26,14 +27,6 @@ const hasRedisServer = (() => {
     return false;
   }
 })();
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** True when a Redis on `port` answers PING within 500 ms. */
 function pings(port: number): Promise<boolean> {

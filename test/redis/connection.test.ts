@@ -1,12 +1,12 @@
 // The Redis connection (src/redis/connection.ts) in each mode, and its configuration
 // (docs/redis.md): REDIS_URL, REDIS_SENTINELS + REDIS_SENTINEL_NAME, REDIS_CLUSTER_NODES.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { Cluster, type Redis } from 'ioredis';
 import t from 'tap';
 import { ConfigError, loadConfig } from '../../src/config.js';
 import { COMMAND_TIMEOUT_MS, type RedisConnection, createRedisClient, waitUntilReady } from '../../src/redis/connection.js';
 import { REDIS_MODES, connectRedis, waitUntil } from '../redis-modes.js';
+import { freePort } from '../faults/dedicated-servers.js';
 
 t.test('configuration: one mode, named by its variables', async (t) => {
   t.same(loadConfig({ REDIS_URL: 'rediss://:pw@redis.example:6380/0' }).redis, {
@@ -116,14 +116,6 @@ for (const mode of REDIS_MODES) {
     for (const node of masters) t.equal(((await node.call('ROLE')) as unknown[])[0], 'master');
     if (mode.mode === 'cluster') t.equal(masters.length, 3, 'three masters');
   });
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 t.test('a frozen Redis: a command fails after the command timeout, once, and the client recovers', async (t) => {

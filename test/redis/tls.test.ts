@@ -4,12 +4,12 @@
 // certificate is verified: without its CA the connection is refused.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { type RedisClient, createRedisClient, waitUntilReady } from '../../src/redis/connection.js';
 import { waitUntil } from '../redis-modes.js';
+import { freePort } from '../faults/dedicated-servers.js';
 
 const available = (() => {
   try {
@@ -19,14 +19,6 @@ const available = (() => {
     return false;
   }
 })();
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 t.test('TLS', { skip: available ? false : 'openssl or redis-server is not installed' }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'redis-tls-'));

@@ -3,12 +3,12 @@
 // (READONLY), so readiness must be 503 on it and 200 once it is promoted, as Sentinel promotes one;
 // a Redis Cluster is ready only while cluster_state is ok and every master answers as a master.
 import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { promisify } from 'node:util';
 import { Cluster, Redis } from 'ioredis';
 import t, { type Test } from 'tap';
 import { writableMaster } from '../../src/token-store/writable-master.js';
 import { BACKENDS, build } from '../helper.js';
+import { freePort } from '../faults/dedicated-servers.js';
 
 const run = promisify(execFile);
 const hasRedisServer = (() => {
@@ -19,14 +19,6 @@ const hasRedisServer = (() => {
     return false;
   }
 })();
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** A redis-server of the test's own, stopped at teardown; resolves once it answers PING. */
 async function startRedis(t: Test, args: string[] = []): Promise<{ port: number; process: ChildProcess }> {
