@@ -34,6 +34,8 @@ export interface Services {
   db: Database;
   /** The Redis client, when a Redis mode is configured (docs/redis.md; shared by the token store and other Redis users). */
   redis: Redis | Cluster | undefined;
+  /** The token store's second Redis client, for revocations and their WAIT (redis-token-store.ts). */
+  durableRedis: Redis | Cluster | undefined;
   tokenStore: TokenStore;
   /** Cross-instance change notifications (Redis pub/sub, or in-process). */
   events: ChangeEvents;
@@ -77,6 +79,7 @@ export async function createServices(config: Config, log: Logger): Promise<Servi
       await db.assertMigrated();
     }
     let redis: Redis | Cluster | undefined;
+    let durableRedis: Redis | Cluster | undefined;
     let tokenStore: TokenStore;
     if (config.redis) {
       let lastError = '';
@@ -92,6 +95,7 @@ export async function createServices(config: Config, log: Logger): Promise<Servi
       // A revocation answers only once it is on a replica where replicas exist (docs/redis.md), on a
       // connection of its own so that WAIT never holds introspection's reads.
       const durableClient = createRedisClient(config.redis, onRedisError);
+      durableRedis = durableClient;
       tokenStore = new RedisTokenStore(redis, {
         keyPrefix: config.redisKeyPrefix,
         durableClient,
@@ -127,6 +131,7 @@ export async function createServices(config: Config, log: Logger): Promise<Servi
       log,
       db,
       redis,
+      durableRedis,
       tokenStore,
       events,
       metrics,

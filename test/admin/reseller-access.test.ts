@@ -54,11 +54,12 @@ eachBackend(t, async (t, backend) => {
    * in-process store's revocations failing as a dropped connection makes them fail.
    */
   async function tokenStoreDown(): Promise<() => Promise<void>> {
-    const { redis, tokenStore } = ctx.services;
-    if (redis) {
+    const { redis, durableRedis, tokenStore } = ctx.services;
+    if (redis && durableRedis) {
       redis.disconnect();
+      durableRedis.disconnect();
       return async () => {
-        await redis.connect();
+        await Promise.all([redis.connect(), durableRedis.connect()]);
       };
     }
     const original = tokenStore.revokeClientTokens;
