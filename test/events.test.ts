@@ -8,7 +8,7 @@ import type { Redis } from 'ioredis';
 import t from 'tap';
 import { type ChangeEvents, createLocalEvents, createRedisEvents } from '../src/events.js';
 import { createRedisClient, waitUntilReady } from '../src/redis/connection.js';
-import { REDIS_MODES, connectRedis } from './redis-modes.js';
+import { REDIS_MODES, connectRedis, lockRedisServers } from './redis-modes.js';
 
 /** Resolves once `condition` holds; fails after `ms` (checked every 20 ms). */
 async function waitFor(condition: () => boolean, ms: number, what: string): Promise<number> {
@@ -187,6 +187,7 @@ t.test('Redis pub/sub', { skip: url ? false : 'TEST_REDIS_URL is not set: Redis 
 
 for (const mode of REDIS_MODES) {
   t.test(`${mode.mode}: a publish reaches the other instances, not the publisher twice`, { skip: mode.skip }, async (t) => {
+    if (mode.mode !== 'standalone') await lockRedisServers(t);
     // Two instances, each with a client of its own, on one channel prefix.
     const a = await connectRedis(t, mode);
     const b = await connectRedis(t, mode);

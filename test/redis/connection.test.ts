@@ -5,7 +5,7 @@ import { Cluster, type Redis } from 'ioredis';
 import t from 'tap';
 import { ConfigError, loadConfig } from '../../src/config.js';
 import { COMMAND_TIMEOUT_MS, type RedisConnection, createRedisClient, waitUntilReady } from '../../src/redis/connection.js';
-import { REDIS_MODES, connectRedis, waitUntil } from '../redis-modes.js';
+import { REDIS_MODES, connectRedis, lockRedisServers, waitUntil } from '../redis-modes.js';
 import { freePort } from '../faults/dedicated-servers.js';
 
 t.test('configuration: one mode, named by its variables', async (t) => {
@@ -107,6 +107,7 @@ t.test('TLS: the client is built with TLS for rediss:// and REDIS_TLS, to the se
 
 for (const mode of REDIS_MODES) {
   t.test(`${mode.mode}: connects to a writable master, with the service's bounds`, { skip: mode.skip }, async (t) => {
+    if (mode.mode !== 'standalone') await lockRedisServers(t);
     const { redis, prefix } = await connectRedis(t, mode);
     t.equal(redis instanceof Cluster, mode.mode === 'cluster', 'a Cluster client for the cluster only');
     // Keys in several slots: on the cluster they live on different masters.
@@ -153,6 +154,7 @@ t.test('a frozen Redis: a command fails after the command timeout, once, and the
 const sockets = () => process.getActiveResourcesInfo().filter((name) => name === 'TCPSocketWrap').length;
 for (const mode of REDIS_MODES) {
   t.test(`${mode.mode}: quit() leaves no connection open`, { skip: mode.skip }, async (t) => {
+    if (mode.mode !== 'standalone') await lockRedisServers(t);
     const before = sockets();
     const redis = createRedisClient(mode.connection as RedisConnection);
     t.ok(await waitUntilReady(redis, 10_000));

@@ -13,7 +13,7 @@ import { createRedisEvents } from '../../src/events.js';
 import { type RedisConnection, createRedisClient } from '../../src/redis/connection.js';
 import { createServices } from '../../src/services.js';
 import { TEST_ADMIN_TOKEN } from '../helper.js';
-import { REDIS_MODES, deleteKeys, uniquePrefix, waitUntil } from '../redis-modes.js';
+import { REDIS_MODES, deleteKeys, lockRedisServers, uniquePrefix, waitUntil } from '../redis-modes.js';
 
 t.test('createServices on each Redis mode', async (t) => {
   const dataDir = await mkdtemp(join(tmpdir(), 'reseller-auth-redis-services-'));
@@ -21,6 +21,8 @@ t.test('createServices on each Redis mode', async (t) => {
   // One server is what every other suite runs on: here, the modes it does not cover.
   for (const mode of REDIS_MODES.filter((m) => m.mode !== 'standalone')) {
     t.test(mode.mode, { skip: mode.skip }, async (t) => {
+      // No failover test may run on the shared servers meanwhile (test/redis/failover.test.ts).
+      await lockRedisServers(t);
       const prefix = uniquePrefix();
       const config = loadConfig({
         NODE_ENV: 'test',

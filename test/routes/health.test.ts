@@ -66,6 +66,8 @@ t.test('readiness on a replica: 503 read-only; 200 once it is promoted', { skip 
   t.equal(admin.statusCode, 503, 'the admin listener says the same');
   // What Sentinel does to the replica it promotes.
   await run('redis-cli', ['-p', String(replica.port), 'replicaof', 'no', 'one']);
+  // Ready as soon as the client is connected to it again (it may be reconnecting after a READONLY).
+  await waitFor(async () => (await ready()).status === 200, 10_000);
   t.same(await ready(), { status: 200, body: { status: 'ok', checks: { database: 'ok', tokenStore: 'ok' } } });
   // A stopped Redis: unavailable, not read-only.
   replica.process.kill('SIGKILL');
@@ -122,7 +124,11 @@ t.test('a Redis Cluster: ready while cluster_state is ok and every master answer
   t.equal(cluster.nodes('master').length, 3);
 
   // A master gone: its slots are unserved (no replica to promote), so writes to them fail.
-  nodes[2]!.process.kill('SIGKILL');
+  const killed = nodes[2]!.process;
+  await new Promise((resolve) => {
+    killed.once('exit', resolve);
+    killed.kill('SIGKILL');
+  });
   const answer = await writableMaster(cluster).catch((err: Error) => `rejected: ${err.message}`);
   t.not(answer, 'ok', `not ready at once with a master down (${answer})`);
   await waitFor(async () => (await early.cluster('INFO')).includes('cluster_state:fail'), 15_000);
