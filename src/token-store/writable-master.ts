@@ -17,6 +17,10 @@ export async function writableMaster(client: Redis | Cluster): Promise<RedisRead
     if (!/^cluster_state:ok\r?$/m.test(info)) return 'unavailable';
     const masters = client.nodes('master');
     if (masters.length === 0) return 'unavailable';
+    // A master that just died is dropped from the client's nodes at once, while CLUSTER INFO says
+    // ok until the cluster's node timeout: its slots, still owned by it, have no node to go to.
+    const connected = new Set(masters.map((node) => `${node.options.host}:${node.options.port}`));
+    if (client.slots.some((owners) => owners?.[0] !== undefined && !connected.has(owners[0]))) return 'unavailable';
     const roles = await Promise.all(masters.map(roleOf));
     return roles.every((role) => role === 'master') ? 'ok' : 'read-only';
   }
