@@ -22,6 +22,7 @@ export interface DedicatedServer {
 }
 
 export interface DedicatedRedis extends DedicatedServer {
+  port: number;
   /** SIGSTOP: the server keeps its connections and its data but answers nothing (a hung host). */
   freeze(): void;
   /** SIGCONT: it answers again, having lost nothing. */
@@ -94,18 +95,27 @@ function hasCommand(command: string): boolean {
   return (process.env.PATH ?? '').split(':').some((dir) => existsSync(join(dir, command)));
 }
 
-/** A redis-server child process without persistence; `stop` kills it as a crash would. */
-export async function dedicatedRedis(t: Test): Promise<DedicatedRedis | string> {
-  if (!hasCommand('redis-server')) return 'redis-server is not installed: Redis fault tests skipped';
+/** Why Redis fault tests are skipped here, or false when redis-server is installed (a tap `skip` value). */
+export const redisServerMissing: string | false = hasCommand('redis-server') ? false : 'redis-server is not installed: Redis fault tests skipped';
+
+/**
+ * A redis-server child process without persistence (plus `args`, e.g. --replicaof or cluster
+ * options); `stop` kills it as a crash would.
+ */
+export async function dedicatedRedis(t: Test, args: string[] = []): Promise<DedicatedRedis | string> {
+  if (redisServerMissing) return redisServerMissing;
   const port = await freePort();
   let child: ChildProcess | undefined;
   const server: DedicatedRedis = {
+    port,
     url: `redis://127.0.0.1:${port}`,
     freeze: () => child?.kill('SIGSTOP'),
     thaw: () => child?.kill('SIGCONT'),
     async start() {
-      const started = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+      // cwd /tmp: a cluster node given no --dir writes its state file there, not into the repository.
+      const started = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...args], {
         stdio: 'ignore',
+        cwd: tmpdir(),
       });
       child = started;
       started.once('exit', () => {

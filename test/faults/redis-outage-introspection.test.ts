@@ -1,17 +1,19 @@
 // A Redis outage seen from the resource servers (issue 4, issue 5): this test runs its own
 // redis-server on a free port, builds the service against it, then freezes it (SIGSTOP: the
-// connection stays open, nothing answers) and stops it (SIGTERM). Introspection must answer
+// connection stays open, nothing answers) and kills it. Introspection must answer
 // 503 temporarily_unavailable with Retry-After — never {"active":false} — within a bounded time,
 // and recover by itself, without a restart, once that Redis is back on the same port.
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { connect } from 'node:net';
 import t, { type Test } from 'tap';
+import { COMMAND_TIMEOUT_MS } from '../../src/redis/connection.js';
 import { generateToken } from '../../src/security/secret-box.js';
 import { BACKENDS, NO_STORE, build, passwordGrantBody, seedReseller } from '../helper.js';
-import { freePort } from './dedicated-servers.js';
+import { dedicatedRedis, redisServerMissing } from './dedicated-servers.js';
 
-/** The bound on one answer during an outage: the 2 s Redis command timeout, plus slack. */
-const ANSWER_BOUND_MS = 3000;
+/**
+ * The bound on one answer during an outage: a generous multiple of the Redis command timeout, so
+ * that it holds on a loaded machine and still tells a bounded answer from a hang (bench/ measures speed).
+ */
+const ANSWER_BOUND_MS = 4 * COMMAND_TIMEOUT_MS;
 const RECOVERY_BOUND_MS = 15_000;
 const unavailable = {
   error: 'temporarily_unavailable',
@@ -19,59 +21,13 @@ const unavailable = {
   message: 'The token store is temporarily unavailable. Try again shortly.',
 };
 
-const hasRedisServer = (() => {
-  try {
-    execFileSync('redis-server', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
-
-/** True when a Redis on `port` answers PING within 500 ms. */
-function pings(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(500, () => done(false));
-    socket.on('error', () => done(false));
-    socket.on('data', (data) => done(data.toString().startsWith('+PONG')));
-    socket.on('connect', () => socket.write('PING\r\n'));
-  });
-}
-
-async function startRedis(port: number): Promise<ChildProcess> {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  for (let i = 0; i < 100; i++) {
-    if (await pings(port)) return child;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  child.kill('SIGKILL');
-  throw new Error(`redis-server did not answer on port ${port} within 5 s`);
-}
-
-async function stopRedis(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-  await exited;
-  clearTimeout(timer);
-}
-
-t.test('introspection during a Redis outage', { skip: hasRedisServer ? false : 'redis-server is not installed' }, async (t) => {
-  const port = await freePort();
-  let redis = await startRedis(port);
-  t.teardown(async () => {
-    redis.kill('SIGCONT');
-    await stopRedis(redis);
-  });
+t.test('introspection during a Redis outage', { skip: redisServerMissing }, async (t) => {
+  const redis = await dedicatedRedis(t);
+  if (typeof redis === 'string') throw new Error(redis);
+  t.teardown(() => redis.thaw());
   // The database does not matter here: the embedded one, so only redis-server is needed.
   const embedded = BACKENDS.find((b) => b.name === 'embedded')!;
-  const ctx = await build(t, embedded, { REDIS_URL: `redis://127.0.0.1:${port}` });
+  const ctx = await build(t, embedded, { REDIS_URL: redis.url });
   t.equal(ctx.services.redis?.status, 'ready', 'the service uses the test redis-server');
   const reseller = await seedReseller(ctx.services);
   const rsSecret = `rs-${generateToken()}`;
@@ -123,17 +79,17 @@ t.test('introspection during a Redis outage', { skip: hasRedisServer ? false : '
   t.same((await introspect(before)).json().active, true, 'active while Redis is up');
 
   t.test('a frozen Redis (SIGSTOP): 503 within the command timeout, then recovery', async (t) => {
-    redis.kill('SIGSTOP');
+    redis.freeze();
     await assertUnavailable(t, 'frozen', before);
-    redis.kill('SIGCONT');
+    redis.thaw();
     const { ms, body } = await recovery(before);
     t.equal(body.active, true, `recovered in ${ms.toFixed(0)} ms; the token (still in Redis) is active again`);
   });
 
-  t.test('a stopped Redis (SIGTERM): 503 at once, then recovery when it is back on the same port', async (t) => {
-    await stopRedis(redis);
+  t.test('a killed Redis: 503 at once, then recovery when it is back on the same port', async (t) => {
+    await redis.stop();
     await assertUnavailable(t, 'stopped', before);
-    redis = await startRedis(port);
+    await redis.start();
     const { ms, body } = await recovery(before);
     // --save '' --appendonly no: the restarted Redis is empty, so the old token is honestly unknown.
     t.same(body, { active: false }, `recovered by itself in ${ms.toFixed(0)} ms; the token died with that Redis's memory`);

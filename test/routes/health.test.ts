@@ -2,48 +2,25 @@
 // writes. Over real redis-servers started here: a replica answers PING but refuses writes
 // (READONLY), so readiness must be 503 on it and 200 once it is promoted, as Sentinel promotes one;
 // a Redis Cluster is ready only while cluster_state is ok and every master answers as a master.
-import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Cluster, Redis } from 'ioredis';
 import t, { type Test } from 'tap';
 import { writableMaster } from '../../src/token-store/writable-master.js';
+import { type DedicatedRedis, dedicatedRedis, freePort, redisServerMissing, waitFor } from '../faults/dedicated-servers.js';
 import { BACKENDS, build } from '../helper.js';
-import { freePort } from '../faults/dedicated-servers.js';
 
 const run = promisify(execFile);
-const hasRedisServer = (() => {
-  try {
-    execFileSync('redis-server', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
 /** A redis-server of the test's own, stopped at teardown; resolves once it answers PING. */
-async function startRedis(t: Test, args: string[] = []): Promise<{ port: number; process: ChildProcess }> {
-  const port = await freePort();
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...args], {
-    stdio: 'ignore',
-    cwd: '/tmp',
-  });
-  t.teardown(() => {
-    child.kill('SIGKILL');
-  });
-  await waitFor(async () => (await run('redis-cli', ['-p', String(port), 'ping']).catch(() => ({ stdout: '' }))).stdout.trim() === 'PONG', 10_000);
-  return { port, process: child };
-}
-
-async function waitFor(condition: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+async function startRedis(t: Test, args: string[] = []): Promise<DedicatedRedis> {
+  const server = await dedicatedRedis(t, args);
+  if (typeof server === 'string') throw new Error(server);
+  return server;
 }
 
 const embedded = BACKENDS.find((b) => b.name === 'embedded') as (typeof BACKENDS)[number];
-const skip = hasRedisServer ? false : 'redis-server is not installed';
+const skip = redisServerMissing;
 
 t.test('readiness on a replica: 503 read-only; 200 once it is promoted', { skip }, async (t) => {
   const master = await startRedis(t);
@@ -67,12 +44,25 @@ t.test('readiness on a replica: 503 read-only; 200 once it is promoted', { skip 
   // What Sentinel does to the replica it promotes.
   await run('redis-cli', ['-p', String(replica.port), 'replicaof', 'no', 'one']);
   // Ready as soon as the client is connected to it again (it may be reconnecting after a READONLY).
-  await waitFor(async () => (await ready()).status === 200, 10_000);
+  await waitFor('readiness 200 on the promoted replica', async () => (await ready()).status === 200, 10_000);
   t.same(await ready(), { status: 200, body: { status: 'ok', checks: { database: 'ok', tokenStore: 'ok' } } });
   // A stopped Redis: unavailable, not read-only.
-  replica.process.kill('SIGKILL');
-  await waitFor(async () => (await ready()).body.checks?.tokenStore === 'unavailable', 10_000);
+  await replica.stop();
+  await waitFor('the token store check to say unavailable', async () => (await ready()).body.checks?.tokenStore === 'unavailable', 10_000);
   t.same(await ready(), { status: 503, body: { status: 'unavailable', checks: { database: 'ok', tokenStore: 'unavailable' } } });
+});
+
+t.test('readiness asks both token-store connections: reads and durable writes', { skip }, async (t) => {
+  const redis = await startRedis(t);
+  const app = await build(t, embedded, { REDIS_URL: redis.url });
+  const ready = () => app.publicApp.inject({ method: 'GET', url: '/health/ready' });
+  await waitFor('readiness 200', async () => (await ready()).statusCode === 200, 10_000);
+  // Revocations and their WAIT travel on the second connection (docs/redis.md): without it the
+  // instance could introspect but not revoke, so it is not ready.
+  app.services.durableRedis?.disconnect();
+  const response = await ready();
+  t.equal(response.statusCode, 503, 'not ready once the durable-write connection is gone');
+  t.same(response.json(), { status: 'unavailable', checks: { database: 'ok', tokenStore: 'unavailable' } });
 });
 
 t.test('a Redis Cluster: ready while cluster_state is ok and every master answers', { skip }, async (t) => {
@@ -107,7 +97,7 @@ t.test('a Redis Cluster: ready while cluster_state is ok and every master answer
   for (const node of nodes) {
     const client = new Redis(node.port, { lazyConnect: true, commandTimeout: 5000 });
     await client.connect();
-    await waitFor(async () => (await client.cluster('INFO')).includes('cluster_state:ok'), 15_000);
+    await waitFor(`node ${node.port} to see cluster_state:ok`, async () => (await client.cluster('INFO')).includes('cluster_state:ok'), 15_000);
     client.disconnect();
   }
   const cluster = new Cluster(
@@ -124,13 +114,9 @@ t.test('a Redis Cluster: ready while cluster_state is ok and every master answer
   t.equal(cluster.nodes('master').length, 3);
 
   // A master gone: its slots are unserved (no replica to promote), so writes to them fail.
-  const killed = nodes[2]!.process;
-  await new Promise((resolve) => {
-    killed.once('exit', resolve);
-    killed.kill('SIGKILL');
-  });
+  await nodes[2]!.stop();
   const answer = await writableMaster(cluster).catch((err: Error) => `rejected: ${err.message}`);
   t.not(answer, 'ok', `not ready at once with a master down (${answer})`);
-  await waitFor(async () => (await early.cluster('INFO')).includes('cluster_state:fail'), 15_000);
+  await waitFor('cluster_state:fail', async () => (await early.cluster('INFO')).includes('cluster_state:fail'), 15_000);
   t.not(await writableMaster(cluster).catch((err: Error) => `rejected: ${err.message}`), 'ok', 'nor once the cluster says so');
 });
