@@ -9,9 +9,18 @@ import { type RedisReadiness, writableMaster } from '../token-store/writable-mas
 
 const healthRoutes: FastifyPluginAsync = async (fastify) => {
   const { services } = fastify;
-  const { db, tokenStore, redis } = services;
-  // With Redis, the writable-master check; the in-process store cannot fail but keeps its ping.
-  const tokenStoreReadiness = redis ? () => writableMaster(redis) : () => tokenStore.ping().then((): RedisReadiness => 'ok');
+  const { db, tokenStore, redis, durableRedis } = services;
+  // With Redis, the writable-master check on both of the store's connections: reads and grants go
+  // on one, revocations and their WAIT on the other (docs/redis.md), and serving needs both. The
+  // in-process store cannot fail but keeps its ping.
+  const clients = [redis, durableRedis].filter((client) => client !== undefined);
+  const tokenStoreReadiness =
+    clients.length > 0
+      ? async (): Promise<RedisReadiness> => {
+          const answers = await Promise.all(clients.map(writableMaster));
+          return answers.find((answer) => answer !== 'ok') ?? 'ok';
+        }
+      : () => tokenStore.ping().then((): RedisReadiness => 'ok');
 
   fastify.get('/health/live', { schema: { hide: true }, logLevel: 'warn' }, async () => ({ status: 'ok' }));
 
