@@ -6,28 +6,26 @@
 //   source scripts/test-services.sh && npm run bench:introspect-cluster
 // Environment: BENCH_ROUNDS (5), BENCH_SECONDS (8); TEST_REDIS_CLUSTER_NODES from test-services.sh.
 import { randomBytes } from 'node:crypto';
-import autocannon from 'autocannon';
-import { cpuMilliseconds, createStack, median, seedReseller, seedResourceServer, startService } from './lib/stack.js';
+import {
+  BENCH_ROUNDS,
+  BENCH_SECONDS,
+  CONNECTIONS,
+  type IntrospectionLoad,
+  loadIntrospection,
+  measureIntrospection,
+  type Run,
+  WARM_UP_SECONDS,
+} from './lib/introspection-load.js';
+import { createStack, median, seedReseller, seedResourceServer, startService } from './lib/stack.js';
 
-const ROUNDS = Math.max(3, Number(process.env.BENCH_ROUNDS ?? 5));
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
-const WARM_UP_SECONDS = 5;
-const CONNECTIONS = 50;
+const ROUNDS = BENCH_ROUNDS;
+const SECONDS = BENCH_SECONDS;
 const GOAL = 0.9;
-
-interface Run {
-  rps: number;
-  p99: number;
-  errors: number;
-  cpuUs?: number;
-}
 
 interface Target {
   name: 'one server' | 'cluster';
   env: Record<string, string>;
-  authorization: string;
-  body: string;
-  expectBody: string;
+  load: Omit<IntrospectionLoad, 'seconds'>;
 }
 
 async function main(): Promise<void> {
@@ -73,7 +71,7 @@ async function main(): Promise<void> {
         const expectBody = await answer.text();
         if (answer.status !== 200 || !expectBody.startsWith('{"active":true'))
           throw new Error(`${name}: introspection does not work: ${answer.status} ${expectBody}`);
-        targets.push({ name, env, authorization, body, expectBody });
+        targets.push({ name, env, load: { authorization, body, expectBody } });
       } finally {
         await service.stop();
       }
@@ -83,18 +81,15 @@ async function main(): Promise<void> {
     for (let round = 1; round <= ROUNDS; round++) {
       const running = await Promise.all(targets.map((target) => startService(target.env)));
       try {
-        for (const [i, target] of targets.entries()) await load(running[i]?.publicUrl as string, target, WARM_UP_SECONDS);
+        for (const [i, target] of targets.entries())
+          await loadIntrospection(running[i]?.publicUrl as string, { ...target.load, seconds: WARM_UP_SECONDS });
         // Alternate which goes first, so neither always runs on a machine warmed by the other.
         const order = round % 2 === 1 ? [0, 1] : [1, 0];
         const runs: Partial<Record<Target['name'], Run>> = {};
         for (const i of order) {
           const target = targets[i] as Target;
           const service = running[i];
-          const before = cpuMilliseconds(service?.process.pid);
-          const run = await load(service?.publicUrl as string, target, SECONDS);
-          const after = cpuMilliseconds(service?.process.pid);
-          if (before !== undefined && after !== undefined && run.rps > 0) run.cpuUs = ((after - before) * 1000) / (run.rps * SECONDS);
-          runs[target.name] = run;
+          runs[target.name] = await measureIntrospection(service?.process.pid, service?.publicUrl as string, { ...target.load, seconds: SECONDS });
         }
         const done = runs as Record<Target['name'], Run>;
         rows.push({ round, runs: done, ratio: done.cluster.rps / done['one server'].rps });
@@ -121,18 +116,6 @@ async function main(): Promise<void> {
   } finally {
     await stack.close();
   }
-}
-
-function load(url: string, target: Target, seconds: number): Promise<Run> {
-  return autocannon({
-    url: `${url}/oauth/introspect`,
-    method: 'POST',
-    headers: { authorization: target.authorization, 'content-type': 'application/x-www-form-urlencoded' },
-    body: target.body,
-    expectBody: target.expectBody,
-    connections: CONNECTIONS,
-    duration: seconds,
-  }).then((r) => ({ rps: r.requests.average, p99: r.latency.p99, errors: r.errors + r.timeouts + r.non2xx + r.mismatches }));
 }
 
 main().catch((err: unknown) => {

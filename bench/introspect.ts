@@ -13,24 +13,21 @@ import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../src/config.js';
-import { cpuMilliseconds, createStack, median, seedReseller, seedResourceServer, startService } from './lib/stack.js';
+import {
+  BENCH_ROUNDS,
+  BENCH_SECONDS,
+  CONNECTIONS,
+  loadIntrospection,
+  measureIntrospection,
+  type Run,
+  WARM_UP_SECONDS,
+} from './lib/introspection-load.js';
+import { createStack, median, seedReseller, seedResourceServer, startService } from './lib/stack.js';
 
-const ROUNDS = Math.max(3, Number(process.env.BENCH_ROUNDS ?? 5));
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
-// Long enough for V8 to optimise both servers' request paths before anything is measured.
-const WARM_UP_SECONDS = 5;
-const CONNECTIONS = 50;
+const ROUNDS = BENCH_ROUNDS;
+const SECONDS = BENCH_SECONDS;
 const STORM_CONNECTIONS = 20;
 const P99_GOAL_MS = 25;
-
-interface Run {
-  rps: number;
-  p50: number;
-  p99: number;
-  errors: number;
-  /** The server process's CPU time per request in µs (all its threads), when /proc tells. */
-  cpuUs?: number;
-}
 
 async function startCeiling(env: Record<string, string>): Promise<{ url: string; pid: number | undefined; stop(): Promise<void> }> {
   const child: ChildProcess = spawn('node', ['--import', 'tsx', 'bench/introspect-ceiling.ts'], {
@@ -56,37 +53,6 @@ async function startCeiling(env: Record<string, string>): Promise<{ url: string;
         child.kill('SIGTERM');
       }),
   };
-}
-
-function load(url: string, opts: { authorization: string; body: string; expectBody: string; seconds: number; connections?: number }): Promise<Run> {
-  return autocannon({
-    url: `${url}/oauth/introspect`,
-    method: 'POST',
-    headers: { authorization: opts.authorization, 'content-type': 'application/x-www-form-urlencoded' },
-    body: opts.body,
-    expectBody: opts.expectBody,
-    connections: opts.connections ?? CONNECTIONS,
-    duration: opts.seconds,
-  }).then((r) => ({
-    rps: r.requests.average,
-    p50: r.latency.p50,
-    p99: r.latency.p99,
-    errors: r.errors + r.timeouts + r.non2xx + r.mismatches,
-  }));
-}
-
-/**
- * A run, with the CPU time the server spent on it per request. Each server's event loop is
- * saturated during a run, so its throughput is one over this figure: the CPU per request shows
- * where a ratio comes from, whatever share of the machine the load generator took meanwhile.
- */
-async function measure(pid: number | undefined, url: string, opts: Parameters<typeof load>[1]): Promise<Run> {
-  const before = cpuMilliseconds(pid);
-  const run = await load(url, opts);
-  const after = cpuMilliseconds(pid);
-  const served = run.rps * opts.seconds;
-  if (before !== undefined && after !== undefined && served > 0) run.cpuUs = ((after - before) * 1000) / served;
-  return run;
 }
 
 async function main(): Promise<void> {
@@ -140,11 +106,12 @@ async function main(): Promise<void> {
       ceiling = await startCeiling(ceilingEnv);
       const targets = { ceiling: ceiling.url, service: service.publicUrl };
       const pids = { ceiling: ceiling.pid, service: service.process.pid };
-      for (const url of Object.values(targets)) await load(url, { authorization, body, expectBody, seconds: WARM_UP_SECONDS });
+      for (const url of Object.values(targets)) await loadIntrospection(url, { authorization, body, expectBody, seconds: WARM_UP_SECONDS });
       // Alternate which goes first, so neither always runs on a machine warmed by the other.
       const order = round % 2 === 1 ? (['ceiling', 'service'] as const) : (['service', 'ceiling'] as const);
       const runs: Partial<Record<'ceiling' | 'service', Run>> = {};
-      for (const name of order) runs[name] = await measure(pids[name], targets[name], { authorization, body, expectBody, seconds: SECONDS });
+      for (const name of order)
+        runs[name] = await measureIntrospection(pids[name], targets[name], { authorization, body, expectBody, seconds: SECONDS });
       const c = runs.ceiling as Run;
       const s = runs.service as Run;
       rows.push({ round, ceiling: c, service: s, ratio: s.rps / c.rps });
@@ -162,7 +129,7 @@ async function main(): Promise<void> {
       duration: SECONDS + 4,
     });
     await new Promise((r) => setTimeout(r, 2000)); // let the storm saturate the hashing pool first
-    const during = await load(service.publicUrl, { authorization, body, expectBody, seconds: SECONDS });
+    const during = await loadIntrospection(service.publicUrl, { authorization, body, expectBody, seconds: SECONDS });
     const storm = await stormRun;
     const hashConcurrency = stack.env.HASH_CONCURRENCY ?? String(loadConfig({}).hashConcurrency);
 
