@@ -36,7 +36,8 @@ export function parseInput(command: Command, args: readonly string[]): ParsedInp
       continue;
     }
     // `--name --email x`: the next option is not a value (write --name=--x for a value starting with "-").
-    if (token.value === undefined || (!token.inlineValue && token.value.startsWith('-'))) {
+    // A dash and a digit (`--source-timezone -03:00`) is a value: no option is named by a digit.
+    if (token.value === undefined || (!token.inlineValue && token.value.startsWith('-') && !/^-\d/.test(token.value))) {
       throw new UsageError(`${label} needs a value: ${label} ${spec.placeholder ?? '<value>'}`);
     }
     values[token.name] = token.value;

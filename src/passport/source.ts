@@ -4,6 +4,7 @@
 // and turns driver values (tinyint booleans, bigint strings, zone-less timestamps) into plain ones.
 import mysql from 'mysql2/promise';
 import pg from 'pg';
+import { sourceTimeZone } from './source-time-zone.js';
 
 export type SourceKind = 'mysql' | 'postgres';
 
@@ -21,7 +22,6 @@ export interface PassportSource {
 }
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,63}(\.[A-Za-z_][A-Za-z0-9_]{0,63})?$/;
-const OFFSET = /^(Z|[+-]\d{2}:\d{2})$/;
 
 export function isIdentifier(value: string): boolean {
   return IDENTIFIER.test(value);
@@ -40,34 +40,6 @@ export function sourceKind(url: string): SourceKind {
   throw new Error(`the Passport database URL must start with mysql://, mariadb://, postgres:// or postgresql:// (got ${protocol}//)`);
 }
 
-/** `Z` or `±HH:MM`: Laravel writes its zone-less timestamps in config('app.timezone'). */
-export function checkOffset(offset: string): string {
-  if (!OFFSET.test(offset)) throw new Error(`the source time zone must be Z or an offset such as -03:00 (got "${offset}")`);
-  return offset;
-}
-
-function offsetMinutes(offset: string): number {
-  if (offset === 'Z') return 0;
-  const sign = offset.startsWith('-') ? -1 : 1;
-  const [hours = '0', minutes = '0'] = offset.slice(1).split(':');
-  return sign * (Number(hours) * 60 + Number(minutes));
-}
-
-function localString(date: Date, offset: string): string {
-  const shifted = new Date(date.getTime() + offsetMinutes(offset) * 60_000);
-  return shifted.toISOString().slice(0, 19).replace('T', ' ');
-}
-
-function parseLocal(value: string, offset: string): Date | null {
-  const match = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2})(\.\d+)?$/.exec(value);
-  if (!match) {
-    const date = new Date(value);
-    return Number.isNaN(date.getTime()) ? null : date;
-  }
-  const date = new Date(`${match[1]}T${match[2]}${(match[3] ?? '').slice(0, 4)}${offset === 'Z' ? 'Z' : offset}`);
-  return Number.isNaN(date.getTime()) ? null : date;
-}
-
 export function toBoolean(value: unknown): boolean {
   return value === true || value === 1 || value === '1' || value === 't';
 }
@@ -81,12 +53,12 @@ export function toId(value: unknown): number | null {
 const TIMESTAMP_WITHOUT_ZONE = 1114;
 
 export async function openPassportSource(url: string, timezone = 'Z'): Promise<PassportSource> {
-  const offset = checkOffset(timezone);
+  const zone = sourceTimeZone(timezone);
   const kind = sourceKind(url);
   const toDate = (value: unknown): Date | null => {
     if (value === null || value === undefined) return null;
     if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : value;
-    return typeof value === 'string' ? parseLocal(value, offset) : null;
+    return typeof value === 'string' ? zone.fromWallClock(value) : null;
   };
   if (kind === 'mysql') {
     const target = new URL(url);
@@ -110,7 +82,7 @@ export async function openPassportSource(url: string, timezone = 'Z'): Promise<P
           .split('.')
           .map((part) => `\`${part}\``)
           .join('.'),
-      timestamp: (date) => localString(date, offset),
+      timestamp: (date) => zone.wallClock(date),
       toDate,
       async close() {
         await connection.query('COMMIT').catch(() => {});
@@ -147,7 +119,7 @@ export async function openPassportSource(url: string, timezone = 'Z'): Promise<P
         .map((part) => `"${part}"`)
         .join('.'),
     // PostgreSQL ignores the offset when the column has no zone, and honours it when it has one.
-    timestamp: (date) => `${localString(date, offset)}${offset === 'Z' ? '+00:00' : offset}`,
+    timestamp: (date) => `${zone.wallClock(date)}${zone.offsetAt(date)}`,
     toDate,
     async close() {
       await client.query('COMMIT').catch(() => {});
