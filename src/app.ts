@@ -22,17 +22,23 @@ import metricsRoute from './routes/metrics.js';
 import { introspectionRoutes, tokenRoutes } from './routes/oauth/index.js';
 import { ADMIN_DOCS_PATH, adminDocument } from './openapi/admin-document.js';
 import { publicDocument } from './openapi/public-document.js';
-import { RequestObserver } from './request-observer.js';
+import { RequestObserver, recordAnswerError, requestId, stampRequestId } from './request-observer.js';
 import type { Services } from './services.js';
 
 export type Listener = 'public' | 'admin';
 
 function createInstance(services: Services, listener: Listener): FastifyInstance {
   const { config } = services;
+  const log = services.log.child({ listener });
+  const observer = new RequestObserver(services.metrics.httpDuration, listener, log);
   const app = Fastify({
-    loggerInstance: services.log.child({ listener }) as FastifyBaseLogger,
-    // Writes the request lines and records every request's latency (request-observer.ts).
-    logController: new RequestObserver(services.metrics.httpDuration, listener),
+    loggerInstance: log as FastifyBaseLogger,
+    // Writes one line per request and records its latency (request-observer.ts).
+    logController: observer,
+    // The caller's X-Request-Id when well-formed, else a UUID: the log line's reqId and the
+    // response's X-Request-Id, so that a support ticket finds its line. Not requestIdHeader:
+    // Fastify would take any value over.
+    genReqId: requestId,
     // API.md: the caller's address as resolved under TRUSTED_PROXIES (proxy-addr semantics:
     // the right-most X-Forwarded-For entry that is not a trusted proxy).
     trustProxy: config.trustedProxies.length > 0 ? config.trustedProxies : false,
@@ -56,6 +62,9 @@ function createInstance(services: Services, listener: Listener): FastifyInstance
     frameworkErrors: (error, request, reply: FastifyReply) => {
       const oauth = request.url.startsWith('/oauth/');
       const problem = oauth ? toOAuthError(error) : toAppError(error);
+      recordAnswerError(request, error);
+      // Fastify reports no completion for these requests: their line is written here.
+      reply.raw.once('finish', () => observer.requestCompleted(null, request, reply));
       if (app.hasDecorator('securityHeaders')) reply.headers(app.securityHeaders);
       if (oauth) reply.headers(NO_STORE_HEADERS);
       return reply.code(problem.status).headers(problem.headers).send(problem.toBody());
@@ -63,6 +72,14 @@ function createInstance(services: Services, listener: Listener): FastifyInstance
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
+  // Before Fastify's own listener: every answer carries the id, even one Fastify sends by itself.
+  app.server.prependListener('request', stampRequestId);
+  // The error a request is answered with, for its log line (every error handler runs after this hook).
+  app.addHook('onError', (request, _reply, error, done) => {
+    recordAnswerError(request, error);
+    done();
+  });
+  app.decorateRequest('clientId', null);
   return app;
 }
 

@@ -13,7 +13,7 @@ import t from 'tap';
 import { generateClientSecret, generateToken } from '../src/security/secret-box.js';
 import { waitFor } from './faults/dedicated-servers.js';
 import { basic, registerResourceServer } from './faults/requests.js';
-import { LOG_DIR, type TestApp, build, eachBackend, passwordGrantBody, seedReseller } from './helper.js';
+import { BACKENDS, type Backend, LOG_DIR, type TestApp, build, eachBackend, passwordGrantBody, seedReseller } from './helper.js';
 
 const SENSITIVE_FIELD =
   /"(password|client_secret|clientSecret|secret|access_token|refresh_token|token|authorization|cookie|passwordHash)":"(?!\[Redacted\]")/;
@@ -186,6 +186,134 @@ eachBackend(t, async (t, backend) => {
     `none of the ${secrets.size} secrets of the flow is in its log`,
   );
   for (const [what, shape] of SHAPES) t.notOk(shape.test(text), `its log holds no ${what}`);
+});
+
+/** The lines of this build's log file once `marker` (logged last) is on disk: the stream is asynchronous. */
+async function ownLines(ctx: TestApp): Promise<Record<string, unknown>[]> {
+  const marker = `logs-test-marker-${randomBytes(8).toString('hex')}`;
+  ctx.services.log.info({ marker }, 'end of the requests');
+  let text = '';
+  await waitFor('the log file to be flushed', async () => {
+    for (const file of await logFiles()) {
+      const content = await readFile(file, 'utf8');
+      if (content.includes(marker)) text = content;
+    }
+    return text !== '';
+  });
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+t.test('one line per request, named by the request id the answer carries', async (t) => {
+  // debug: the introspection route's successful requests are written at debug (below).
+  const ctx = await build(t, BACKENDS[0] as Backend, { LOG_LEVEL: 'debug', LOGIN_MAX_FAILURES_IP: '2' });
+  const r = await seedReseller(ctx.services);
+  const rs = await registerResourceServer(ctx);
+  const { publicUrl } = await ctx.listen();
+  const post = (path: string, body: object, headers: Record<string, string> = {}) =>
+    fetch(`${publicUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+
+  // Over real connections (the HTTP server's listener stamps the id).
+  const issued = await post('/oauth/token', passwordGrantBody(r), { 'x-request-id': 'ticket-4711.a:b_c' });
+  t.equal(issued.status, 200);
+  const pair = (await issued.json()) as { access_token: string };
+  t.equal(issued.headers.get('x-request-id'), 'ticket-4711.a:b_c', 'a well-formed X-Request-Id is kept and returned');
+  const refused = await post('/oauth/token', passwordGrantBody(r, { password: 'not-the-password' }), { 'x-request-id': 'has spaces' });
+  t.equal(refused.status, 400);
+  const refusedId = refused.headers.get('x-request-id') ?? '';
+  t.match(refusedId, UUID, 'a malformed one is replaced by a fresh UUID');
+  const tooLong = await post('/oauth/token', {}, { 'x-request-id': 'a'.repeat(129) });
+  t.match(tooLong.headers.get('x-request-id'), UUID, 'so is one over 128 characters');
+  const introspected = await post('/oauth/introspect', { token: pair.access_token }, { authorization: basic(rs.clientId, rs.secret) });
+  t.equal(introspected.status, 200);
+  const introspectId = introspected.headers.get('x-request-id') ?? '';
+  const unauthorized = await post('/oauth/introspect', { token: pair.access_token }, { authorization: basic(rs.clientId, 'wrong') });
+  t.equal(unauthorized.status, 401);
+  const unknown = await fetch(`${publicUrl}/no/such/path?client_secret=x`);
+  t.equal(unknown.status, 404);
+  const badUrl = await fetch(`${publicUrl}/oauth/%zz`);
+  t.equal(badUrl.status, 400, 'a URL Fastify cannot decode');
+  const ids = [introspectId, unauthorized, unknown, badUrl].map((res) => (typeof res === 'string' ? res : res.headers.get('x-request-id')));
+  for (const id of ids) t.match(id, UUID, 'every answer carries an id');
+  t.equal(new Set([refusedId, ...ids]).size, 5, 'a different one each time');
+
+  // Injected requests get one too; here a lock-out (LOGIN_MAX_FAILURES_IP malformed requests).
+  const inject = (remoteAddress: string) => ctx.publicApp.inject({ method: 'POST', url: '/oauth/token', payload: {}, remoteAddress });
+  for (let i = 0; i < 2; i++) t.equal((await inject('10.20.30.40')).statusCode, 400);
+  const locked = await inject('10.20.30.40');
+  t.equal(locked.statusCode, 429);
+  const lockedId = String(locked.headers['x-request-id']);
+  t.match(lockedId, UUID, 'a 429 carries the id');
+
+  const lines = await ownLines(ctx);
+  t.same(
+    lines.filter((l) => l.msg === 'incoming request' || l.msg === 'request completed').length,
+    0,
+    "no Fastify request lines: only the service's own",
+  );
+  const requestLines = lines.filter((l) => l.msg === 'request');
+  const lineOf = (id: string) => {
+    const found = requestLines.filter((l) => l.reqId === id);
+    t.equal(found.length, 1, `exactly one request line for ${id}`);
+    const { level: _l, time: _t, pid: _p, hostname: _h, durationMs, ...rest } = found[0] ?? {};
+    t.ok(typeof durationMs === 'number' && durationMs >= 0, `${id}: durationMs`);
+    return rest;
+  };
+  t.same(lineOf('ticket-4711.a:b_c'), {
+    listener: 'public',
+    reqId: 'ticket-4711.a:b_c',
+    method: 'POST',
+    route: '/oauth/token',
+    status: 200,
+    ip: '127.0.0.1',
+    clientId: r.clientId,
+    msg: 'request',
+  });
+  t.same(lineOf(refusedId), {
+    listener: 'public',
+    reqId: refusedId,
+    method: 'POST',
+    route: '/oauth/token',
+    status: 400,
+    ip: '127.0.0.1',
+    clientId: r.clientId,
+    error: 'invalid_grant',
+    hint: 'The user credentials were incorrect.',
+    msg: 'request',
+  });
+  t.match(
+    lines.filter((l) => l.reqId === refusedId && l.msg !== 'request'),
+    [{ msg: 'token request refused', reason: 'credentials' }],
+    'the security event stays a line of its own, joined by the request id',
+  );
+  t.same(lineOf(introspectId), {
+    listener: 'public',
+    reqId: introspectId,
+    method: 'POST',
+    route: '/oauth/introspect',
+    status: 200,
+    ip: '127.0.0.1',
+    msg: 'request',
+  });
+  t.equal(requestLines.find((l) => l.reqId === introspectId)?.level, 20, 'a successful introspection is written at debug');
+  t.match(lineOf(String(ids[1])), { route: '/oauth/introspect', status: 401, error: 'invalid_client', hint: 'Client authentication failed' });
+  t.equal(requestLines.find((l) => l.reqId === ids[1])?.level, 30, 'its errors at info');
+  t.same(lineOf(String(ids[2])), {
+    listener: 'public',
+    reqId: ids[2],
+    method: 'GET',
+    route: 'unmatched',
+    path: '/no/such/path',
+    status: 404,
+    ip: '127.0.0.1',
+    msg: 'request',
+  });
+  t.match(lineOf(String(ids[3])), { route: 'unmatched', path: '/oauth/%zz', status: 400, error: 'invalid_request' });
+  t.match(lineOf(lockedId), { route: '/oauth/token', status: 429, ip: '10.20.30.40', error: 'too_many_requests' });
 });
 
 t.test('no log file the suite wrote holds anything shaped like a secret', async (t) => {

@@ -64,10 +64,11 @@ const revokeRoute: FastifyPluginAsyncZod = async (fastify) => {
       await guard.assertAddressAllowed(request.ip, claimedClientId(request.headers.authorization, request.body));
       const credentials = extractClientCredentials(request.headers.authorization, params);
       const clientId = await authenticateRevokingClient(deps, credentials, { ip: request.ip, loginGuard: guard, onSecretUpgradeFailed });
+      request.clientId = clientId;
       // §2.1: `token` is REQUIRED; §2.2.1 invalid_request for a malformed request.
       if (params.token === undefined) throw new InvalidRequestError('Check the `token` parameter');
       const outcome = await revokeToken(deps, clientId, params.token, params.token_type_hint);
-      request.log.info({ clientId, outcome }, 'revocation');
+      request.log.info({ outcome }, 'revocation');
       return reply.code(200).send();
     },
   );

@@ -106,12 +106,19 @@ const tokenRoute: FastifyPluginAsyncZod = async (fastify) => {
       const params = normaliseParameters(request.body);
       await guard.assertAddressAllowed(request.ip, claimedClientId(request));
       try {
-        const { response, grantType } = await issueToken({ params, authorization: request.headers.authorization, context: { ip: request.ip } });
+        const { response, grantType, saved } = await issueToken({
+          params,
+          authorization: request.headers.authorization,
+          context: { ip: request.ip },
+        });
         services.metrics.tokensIssued.inc({ grant: grantType });
-        request.log.info({ grantType, clientId: params.client_id }, 'token issued');
+        // The request's one log line names the client (request-observer.ts).
+        request.clientId = String(saved.client.id);
         return reply.send(response);
       } catch (err) {
         const reason = err instanceof OAuthError ? FAILURE_REASONS[err.error] : undefined;
+        // Wrong user credentials or a refused network: the client itself authenticated.
+        if (reason === 'credentials' || reason === 'network') request.clientId = loggable(claimedClientId(request), namesClient) ?? null;
         if (reason) {
           services.metrics.failedLogins.inc({ reason: reason === 'credentials' && params.grant_type === 'refresh_token' ? 'refresh' : reason });
           // Never the password or secret: the redacting logger would hide them, but they are not even passed.
