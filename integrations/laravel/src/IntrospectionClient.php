@@ -60,7 +60,7 @@ final class IntrospectionClient
         }
         $answer = $this->ask($token);
         if ($answer !== null && $this->cache !== null && $this->cacheTtl > 0) {
-            $until = $now + $this->cacheTtl;
+            $until = min($now + $this->cacheTtl, (int) ($answer['exp'] ?? 0));
             if ($until > $now) {
                 $this->cache->put($key, ['answer' => $answer, 'until' => $until], $until - $now);
             }

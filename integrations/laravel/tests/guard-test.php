@@ -62,24 +62,25 @@ function revoke(string $token): void
     Tap::same($status, 200, 'revoked at /oauth/revoke (RFC 7009)');
 }
 
-function assertDenied(mixed $result, string $challenge, string $what): void
+/** The middleware answered itself, with this status, body and headers. */
+function assertAnswer(mixed $result, int $status, array $body, array $headers, string $what): void
 {
     Tap::ok($result instanceof FakeResponse, "{$what}: answered by the middleware", ['found' => $result]);
     if ($result instanceof FakeResponse) {
-        Tap::same($result->status, 401, "{$what}: 401");
-        Tap::same($result->data, ['message' => 'Unauthenticated.'], "{$what}: auth:api's body");
-        Tap::same($result->headers, ['WWW-Authenticate' => $challenge, 'Cache-Control' => 'no-store'], "{$what}: RFC 6750 §3 challenge");
+        Tap::same([$result->status, $result->data, $result->headers], [$status, $body, $headers], "{$what}: {$status}, body and headers");
     }
+}
+
+/** 401 with auth:api's body and the RFC 6750 §3 challenge. */
+function assertDenied(mixed $result, string $challenge, string $what): void
+{
+    assertAnswer($result, 401, ['message' => 'Unauthenticated.'], ['WWW-Authenticate' => $challenge, 'Cache-Control' => 'no-store'], $what);
 }
 
 function assertUnavailable(mixed $result, string $retryAfter, string $what): void
 {
-    Tap::ok($result instanceof FakeResponse, "{$what}: answered by the middleware", ['found' => $result]);
-    if ($result instanceof FakeResponse) {
-        Tap::same($result->status, 503, "{$what}: 503");
-        Tap::same($result->data, ['message' => 'The authorization service is unavailable. Try again shortly.'], "{$what}: body");
-        Tap::same($result->headers, ['Retry-After' => $retryAfter, 'Cache-Control' => 'no-store'], "{$what}: Retry-After");
-    }
+    $body = ['message' => 'The authorization service is unavailable. Try again shortly.'];
+    assertAnswer($result, 503, $body, ['Retry-After' => $retryAfter, 'Cache-Control' => 'no-store'], $what);
 }
 
 function activeToken(): void
