@@ -1,6 +1,7 @@
 // The error catalogue: every error the service answers with, in one place (after
 // panva/node-oidc-provider). OAuth errors carry Laravel Passport's wording (league/oauth2-server
 // 8.x, OAuthServerException) so that integrations written against Passport keep parsing them.
+import { type IssueFacts, expectationOf } from './schemas/issues.js';
 import { controlCharactersHint, parameterWithControlCharacter } from './schemas/text.js';
 
 export interface OAuthErrorBody {
@@ -60,13 +61,20 @@ export class InvalidRefreshTokenError extends OAuthError {
   }
 }
 
+/** The grants /oauth/token offers. */
+export const SUPPORTED_GRANTS: readonly string[] = ['password', 'refresh_token'];
+
+/** What a missing or unsupported grant_type is told to send instead. */
+export const GRANT_TYPE_HINT = `Check the \`grant_type\` parameter: it must be ${SUPPORTED_GRANTS.map((grant) => `\`${grant}\``).join(' or ')}`;
+
 export class UnsupportedGrantTypeError extends OAuthError {
   constructor() {
     super(
       400,
       'unsupported_grant_type',
       'The authorization grant type is not supported by the authorization server.',
-      'Check that all required parameters have been provided',
+      // Passport's description, and a hint that says what to send instead.
+      GRANT_TYPE_HINT,
     );
   }
 }
@@ -84,10 +92,23 @@ export class UnauthorizedClientError extends OAuthError {
   }
 }
 
+/** RFC 6585 §4: 429 with Retry-After; the body says the same wait, for the people reading it. */
 export class TooManyRequestsError extends OAuthError {
   constructor(retryAfterSeconds: number) {
-    super(429, 'too_many_requests', 'Too many failed attempts. Try again later.');
-    this.headers['retry-after'] = String(Math.max(1, Math.ceil(retryAfterSeconds)));
+    const seconds = Math.max(1, Math.ceil(retryAfterSeconds));
+    super(429, 'too_many_requests', `Too many failed attempts. Try again in ${seconds} ${seconds === 1 ? 'second' : 'seconds'}.`);
+    this.headers['retry-after'] = String(seconds);
+  }
+}
+
+/**
+ * RFC 9110 §15.5.6: a method the endpoint does not have is 405 with the methods it does have in
+ * `Allow`, answered in the endpoint's own (OAuth) shape so that a client parses it as any other error.
+ */
+export class MethodNotAllowedError extends OAuthError {
+  constructor(method: string, allowed = 'POST') {
+    super(405, 'invalid_request', `The ${method} method is not allowed on this endpoint: use ${allowed}.`);
+    this.headers.allow = allowed;
   }
 }
 
@@ -181,6 +202,36 @@ interface FrameworkError {
   message?: string;
 }
 
+/** One issue of a Fastify validation error, as fastify-type-provider-zod reports a zod issue. */
+interface ValidationIssue {
+  keyword?: string;
+  instancePath?: string;
+  message?: string;
+  params?: IssueFacts;
+}
+
+/** RFC 6749 §4.3.2 / RFC 7009 §2.1 / RFC 7662 §2.1: the parameters travel as one JSON object or a form. */
+export const BODY_SHAPE_HINT = 'The request body must be a JSON object or form parameters';
+
+/**
+ * The hint of a /oauth/* request its schema refused, written for the reseller's developer: the
+ * first parameter at fault and what it must be. The schemas' own messages (schemas/oauth.ts,
+ * schemas/text.ts) start with "it" and follow "Check the `x` parameter:" as they are; zod's
+ * default wording ("Invalid input") is replaced by what the issue expected (schemas/issues.ts).
+ */
+function validationHint(validation: readonly ValidationIssue[]): string {
+  const controlled = parameterWithControlCharacter(validation);
+  if (controlled !== null) return controlCharactersHint(controlled);
+  const issue = validation[0];
+  const parameter = (issue?.instancePath ?? '').split('/').filter(Boolean)[0];
+  if (issue === undefined || parameter === undefined) {
+    const unknown = issue?.params?.keys;
+    return Array.isArray(unknown) ? `Unknown parameters: ${unknown.join(', ')}` : BODY_SHAPE_HINT;
+  }
+  const own = issue.message?.startsWith('it ') ? issue.message : undefined;
+  return `Check the \`${parameter}\` parameter: ${own ?? `it ${expectationOf({ code: issue.keyword, ...issue.params })}`}`;
+}
+
 const BODY_LIMIT_CODES = new Set(['FST_ERR_CTP_BODY_TOO_LARGE']);
 const MEDIA_TYPE_CODES = new Set(['FST_ERR_CTP_INVALID_MEDIA_TYPE', 'FST_ERR_CTP_INVALID_CONTENT_LENGTH']);
 
@@ -197,12 +248,7 @@ export function toOAuthError(err: unknown): OAuthError {
   if (e.code && MEDIA_TYPE_CODES.has(e.code)) {
     return new InvalidRequestError('Send the parameters as application/json or application/x-www-form-urlencoded');
   }
-  if (e.validation) {
-    // A control character gets a hint naming the parameter (schemas/text.ts); other schema
-    // issues keep Fastify's own wording.
-    const parameter = Array.isArray(e.validation) ? parameterWithControlCharacter(e.validation) : null;
-    return new InvalidRequestError(parameter === null ? e.message : controlCharactersHint(parameter));
-  }
+  if (e.validation) return new InvalidRequestError(Array.isArray(e.validation) ? validationHint(e.validation) : BODY_SHAPE_HINT);
   if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
     return new InvalidRequestError(
       e.code?.startsWith('FST_ERR_CTP') ? 'The request body could not be parsed' : undefined,

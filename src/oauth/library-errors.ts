@@ -3,17 +3,19 @@
 import OAuth2Server from '@node-oauth/oauth2-server';
 import {
   DependencyUnavailableError,
+  GRANT_TYPE_HINT,
   InvalidClientError,
   InvalidCredentialsError,
   InvalidRefreshTokenError,
   InvalidRequestError,
   InvalidScopeError,
   OAuthError,
+  SUPPORTED_GRANTS,
   ServerError,
   UnsupportedGrantTypeError,
 } from '../errors.js';
 
-export const SUPPORTED_GRANTS = ['password', 'refresh_token'];
+export { SUPPORTED_GRANTS };
 
 export function fromLibraryError(err: unknown, context: { usedBasic: boolean; grantType: string | undefined; scope: string | undefined }): Error {
   if (err instanceof OAuthError || err instanceof DependencyUnavailableError) return err;
@@ -23,6 +25,8 @@ export function fromLibraryError(err: unknown, context: { usedBasic: boolean; gr
   const parameter = /`(\w+)`/.exec(err.message)?.[1];
   switch (err.name) {
     case 'invalid_request':
+      // Passport's "Check the `x` parameter"; for grant_type, what it must be.
+      if (parameter === 'grant_type') return new InvalidRequestError(GRANT_TYPE_HINT);
       return new InvalidRequestError(parameter ? `Check the \`${parameter}\` parameter` : undefined);
     case 'invalid_client':
       return new InvalidClientError(context.usedBasic);

@@ -3,9 +3,24 @@
 // means omitted; a numeric client_id is accepted); oauth/token-request.ts applies the rest.
 // No parameter may hold a control character (schemas/text.ts): 400 invalid_request naming it.
 import { z } from 'zod';
+import { MAX_PARAMETER_LENGTH } from '../oauth/token-request.js';
 import { CONTROL_CHARACTERS_PARAMETER, WITHOUT_CONTROL_CHARACTERS } from './text.js';
 
-const text = () => z.string().max(4096).regex(WITHOUT_CONTROL_CHARACTERS, CONTROL_CHARACTERS_PARAMETER);
+// Messages start with "it": the hint puts "Check the `name` parameter: " before them (errors.ts).
+// RFC 6749 §3.1: a form parameter sent twice arrives as an array, and is refused as such.
+const expected = (what: string) => (issue: { input?: unknown }) => (Array.isArray(issue.input) ? 'it is given more than once' : `it must be ${what}`);
+
+const text = () =>
+  z
+    .string({ error: expected('a string') })
+    .max(MAX_PARAMETER_LENGTH, `it must be at most ${MAX_PARAMETER_LENGTH} characters`)
+    .regex(WITHOUT_CONTROL_CHARACTERS, CONTROL_CHARACTERS_PARAMETER);
+
+/** Passport integrations send the client id as a JSON number too. */
+const clientId = () =>
+  z.union([text(), z.number().int('it must be a positive integer').positive('it must be a positive integer')], {
+    error: expected('a string or a positive integer'),
+  });
 
 const parameter = (description: string, example?: string) =>
   text()
@@ -16,11 +31,7 @@ const parameter = (description: string, example?: string) =>
 export const tokenRequestBody = z
   .looseObject({
     grant_type: parameter('`password` or `refresh_token`', 'password'),
-    client_id: z
-      .union([text(), z.number().int().positive()])
-      .optional()
-      .describe('The client id shown in the DBS panel, as a string or a JSON number')
-      .meta({ example: '19' }),
+    client_id: clientId().optional().describe('The client id shown in the DBS panel, as a string or a JSON number').meta({ example: '19' }),
     client_secret: parameter('The 40-character client secret (or use HTTP Basic)', '5PfPsmuAA0li5yvrB24ux88x3XYyq0W7SfpKhgFZ'),
     username: parameter('password grant: the reseller API user e-mail (case-insensitive)', 'meu_nome@aqui.com.br'),
     password: parameter('password grant: the API user password', 'minha-senha-secreta'),
@@ -56,11 +67,7 @@ export const revokeRequestBody = z
   .looseObject({
     token: parameter('The access or refresh token to revoke'),
     token_type_hint: tokenTypeHint,
-    client_id: z
-      .union([text(), z.number().int().positive()])
-      .optional()
-      .describe('The client the token was issued to (or use HTTP Basic)')
-      .meta({ example: '19' }),
+    client_id: clientId().optional().describe('The client the token was issued to (or use HTTP Basic)').meta({ example: '19' }),
     client_secret: parameter('The client secret (or use HTTP Basic)'),
   })
   .describe('RFC 7009 §2.1 revocation request');

@@ -19,10 +19,11 @@ const ENV = {
   LOGIN_WINDOW: String(WINDOW),
 };
 
-const TOO_MANY = {
-  error: 'too_many_requests',
-  error_description: 'Too many failed attempts. Try again later.',
-  message: 'Too many failed attempts. Try again later.',
+/** The 429 body says the wait Retry-After gives (RFC 6585 §4). */
+const tooMany = (res: LightMyRequestResponse) => {
+  const wait = res.headers['retry-after'];
+  const description = `Too many failed attempts. Try again in ${wait} ${wait === '1' ? 'second' : 'seconds'}.`;
+  return { error: 'too_many_requests', error_description: description, message: description };
 };
 
 function token(app: FastifyInstance, body: unknown, remoteAddress: string, headers: Record<string, string> = {}) {
@@ -38,7 +39,7 @@ async function rateLimited(ctx: TestApp, limit: LimitName): Promise<number> {
 
 function assertTooMany(t: Test, res: LightMyRequestResponse) {
   t.equal(res.statusCode, 429, '429');
-  t.same(res.json(), TOO_MANY, 'whole body');
+  t.same(res.json(), tooMany(res), 'whole body');
   t.match(res.headers, NO_STORE, 'no-store headers');
   const retryAfter = Number(res.headers['retry-after']);
   t.ok(Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= WINDOW, `Retry-After is whole seconds within the window (${retryAfter})`);
@@ -176,7 +177,7 @@ eachBackend(t, async (t, backend) => {
     const before = await rateLimited(ctx, 'user');
     const capped = await token(app, passwordGrantBody(r), '10.10.0.5');
     t.equal(capped.statusCode, 429, 'the right password from an address that never logged the user in: 429');
-    t.same(capped.json(), TOO_MANY, 'whole body');
+    t.same(capped.json(), tooMany(capped), 'whole body');
     t.ok(
       Number(capped.headers['retry-after']) > WINDOW,
       `Retry-After ${capped.headers['retry-after']} s runs to the end of the day, past the window`,

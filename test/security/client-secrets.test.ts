@@ -16,10 +16,11 @@ const ENV = {
   LOGIN_MAX_FAILURES_USER: '5',
   LOGIN_WINDOW: '900',
 };
-const TOO_MANY = {
-  error: 'too_many_requests',
-  error_description: 'Too many failed attempts. Try again later.',
-  message: 'Too many failed attempts. Try again later.',
+/** The 429 body says the wait Retry-After gives (RFC 6585 §4). */
+const tooMany = (res: LightMyRequestResponse) => {
+  const wait = res.headers['retry-after'];
+  const description = `Too many failed attempts. Try again in ${wait} ${wait === '1' ? 'second' : 'seconds'}.`;
+  return { error: 'too_many_requests', error_description: description, message: description };
 };
 
 const post = (app: FastifyInstance, url: string, payload: object, remoteAddress: string) =>
@@ -29,7 +30,7 @@ const revoke = (app: FastifyInstance, r: { clientId: string; clientSecret: strin
 
 function assertTooMany(t: Test, res: LightMyRequestResponse, what: string) {
   t.equal(res.statusCode, 429, `${what}: 429`);
-  t.same(res.json(), TOO_MANY, `${what}: whole body`);
+  t.same(res.json(), tooMany(res), `${what}: whole body`);
   t.match(res.headers, NO_STORE, `${what}: no-store headers`);
   t.ok(Number(res.headers['retry-after']) >= 1, `${what}: Retry-After ${res.headers['retry-after']}`);
 }

@@ -5,7 +5,7 @@
 // its handler sets its headers — and sits outside CORS; token and revocation get the no-store
 // hook and CORS (app.ts). Each hook is a measurable share of an introspection's cost.
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
-import { DependencyUnavailableError, toOAuthError } from '../../errors.js';
+import { DependencyUnavailableError, MethodNotAllowedError, toOAuthError } from '../../errors.js';
 import { NO_STORE_HEADERS } from '../../oauth/response-headers.js';
 import introspectRoute from './introspect.js';
 import revokeRoute from './revoke.js';
@@ -29,10 +29,33 @@ function setOAuthErrorHandler(fastify: FastifyInstance): void {
   });
 }
 
+/**
+ * The other methods on a POST-only endpoint: 405 with `Allow: POST` (RFC 9110 §15.5.6) in the
+ * OAuth shape, not the port's 404 — the path exists. HEAD comes with GET. OPTIONS is left to the
+ * CORS preflight route (plugins/external/cors.ts). Answered before the body is read: whatever it
+ * holds, the method is what is wrong. Hidden from the OpenAPI document.
+ */
+const WRONG_METHODS = ['GET', 'PUT', 'PATCH', 'DELETE', 'TRACE', 'QUERY'];
+
+function refuseOtherMethods(fastify: FastifyInstance, url: string): void {
+  fastify.route({
+    method: WRONG_METHODS,
+    url,
+    schema: { hide: true },
+    onRequest: async (request) => {
+      throw new MethodNotAllowedError(request.method);
+    },
+    handler: async (request) => {
+      throw new MethodNotAllowedError(request.method);
+    },
+  });
+}
+
 /** POST /oauth/introspect. */
 export const introspectionRoutes: FastifyPluginAsync = async (fastify) => {
   setOAuthErrorHandler(fastify);
   await fastify.register(introspectRoute);
+  refuseOtherMethods(fastify, '/oauth/introspect');
 };
 
 /** POST /oauth/token and /oauth/revoke. */
@@ -45,4 +68,6 @@ export const tokenRoutes: FastifyPluginAsync = async (fastify) => {
   setOAuthErrorHandler(fastify);
   await fastify.register(tokenRoute);
   await fastify.register(revokeRoute);
+  refuseOtherMethods(fastify, '/oauth/token');
+  refuseOtherMethods(fastify, '/oauth/revoke');
 };

@@ -17,7 +17,7 @@
 //   response to its log controller (request-observer.ts);
 // - CORS: not registered around this route; a browser never holds a resource server's secret.
 import type { FastifyPluginAsync, FastifySchemaCompiler } from 'fastify';
-import { DependencyUnavailableError, InvalidClientError, InvalidRequestError } from '../../errors.js';
+import { BODY_SHAPE_HINT, DependencyUnavailableError, InvalidClientError, InvalidRequestError } from '../../errors.js';
 import { type IntrospectionAnswer, createIntrospection } from '../../oauth/introspection.js';
 import { NO_STORE_HEADERS } from '../../oauth/response-headers.js';
 import { rejectQueryCredentials } from '../../oauth/token-request.js';
@@ -44,7 +44,7 @@ const ANSWER_HEADERS = Object.freeze({ ...API_SECURITY_HEADERS, ...NO_STORE_HEAD
 /** RFC 7662 §2.1 parameters, JSON or form; RFC 6749 §3.1/§3.2 rules as on /oauth/token. */
 function readToken(body: unknown): string {
   if (body === undefined || body === null) throw new InvalidRequestError('Check the `token` parameter');
-  if (typeof body !== 'object' || Array.isArray(body)) throw new InvalidRequestError('The request body must be a JSON object or form parameters');
+  if (typeof body !== 'object' || Array.isArray(body)) throw new InvalidRequestError(BODY_SHAPE_HINT);
   const { token, token_type_hint: hint, client_secret: secret } = body as Record<string, unknown>;
   if (secret !== undefined && secret !== '') {
     // RFC 6749 §2.3: one authentication method per request; resource servers use Basic only.

@@ -15,13 +15,16 @@ export interface RealRequest {
   method?: string;
   headers?: Record<string, string>;
   body?: unknown;
+  /** Sent as it is (with the content-type the headers give) instead of `body` as JSON. */
+  rawBody?: string;
   /** The client socket's local address: 127.0.0.2 to be "another" caller. */
   localAddress?: string;
 }
 
 export function request(url: string, options: RealRequest = {}): Promise<RealResponse> {
-  const body = options.body === undefined ? undefined : JSON.stringify(options.body);
-  const headers: Record<string, string> = { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...options.headers };
+  const json = options.body === undefined ? undefined : JSON.stringify(options.body);
+  const body = options.rawBody ?? json;
+  const headers: Record<string, string> = { ...(json === undefined ? {} : { 'content-type': 'application/json' }), ...options.headers };
   return new Promise((resolve, reject) => {
     const req = http.request(
       url,

@@ -141,16 +141,10 @@ eachBackend(t, async (t, backend) => {
       t,
       await revoke(`${form(creds)}&token=a&token=b`),
       400,
-      invalidRequest('body/token Invalid input: expected string, received array'),
+      invalidRequest('Check the `token` parameter: it is given more than once'),
       'repeated',
     );
-    assertError(
-      t,
-      await revoke({ ...creds, token: 42 }),
-      400,
-      invalidRequest('body/token Invalid input: expected string, received number'),
-      'number',
-    );
+    assertError(t, await revoke({ ...creds, token: 42 }), 400, invalidRequest('Check the `token` parameter: it must be a string'), 'number');
     assertError(
       t,
       await revoke({ ...creds, token: 'x' }, {}, '127.0.0.1', `/oauth/revoke?token=${generateToken()}`),

@@ -161,7 +161,10 @@ eachBackend(t, async (t, backend) => {
       assertError(t, await post(app, { ...passwordGrantBody(reseller), [param]: '' }), 400, missing(param));
     }
     const { grant_type: _g, ...noGrant } = passwordGrantBody(reseller);
-    assertError(t, await post(app, noGrant), 400, missing('grant_type'));
+    assertError(t, await post(app, noGrant), 400, {
+      ...missing('grant_type'),
+      hint: 'Check the `grant_type` parameter: it must be `password` or `refresh_token`',
+    });
 
     const repeated = await post(app, `${form(passwordGrantBody(reseller))}&password=other`);
     t.equal(repeated.statusCode, 400);
@@ -217,7 +220,7 @@ eachBackend(t, async (t, backend) => {
       error: 'unsupported_grant_type',
       error_description: 'The authorization grant type is not supported by the authorization server.',
       message: 'The authorization grant type is not supported by the authorization server.',
-      hint: 'Check that all required parameters have been provided',
+      hint: 'Check the `grant_type` parameter: it must be `password` or `refresh_token`',
     });
     assertError(t, await post(app, passwordGrantBody(reseller, { grant_type: 'client_credentials', client_secret: 'wrong' })), 401, invalidClient);
   });
