@@ -100,14 +100,14 @@ export function createResellerAccessAdmin(deps: ResellerAccessDeps) {
     if (!existing.active) changes.active = true;
 
     const changed = Object.keys(changes).map((key) => FIELD_NAMES[key as keyof ResellerAccessChanges]);
+    // A save that changes nothing (the panel saves the form as it was) writes nothing: updatedAt
+    // keeps saying when the access last changed, and the audit trail holds changes only.
+    if (changed.length === 0) return { access: toApiAccess(existing, secretBox), created: false };
     const cutsOff = changes.email !== undefined || changes.passwordHash !== undefined;
-    let access = existing;
-    if (changed.length > 0) {
-      if (cutsOff) await revokeTokens(existing);
-      access = await resellers.update(existing.resellerId, changes);
-      if (cutsOff) await revokeTokens(access);
-      await announce();
-    }
+    if (cutsOff) await revokeTokens(existing);
+    const access = await resellers.update(existing.resellerId, changes);
+    if (cutsOff) await revokeTokens(access);
+    await announce();
     audit(log, actor, 'reseller.api.update', { resellerId: existing.resellerId, clientId: existing.clientId }, changed);
     return { access: toApiAccess(access, secretBox), created: false };
   }
@@ -154,15 +154,25 @@ export function createResellerAccessAdmin(deps: ResellerAccessDeps) {
       return toApiAccess(access, secretBox);
     },
 
-    /** DELETE: client and user disabled, every token revoked (again, even if already off). */
+    /**
+     * DELETE: client and user disabled, every token revoked. Switching off an access that is off
+     * writes nothing and audits nothing (its updatedAt stays the moment it was switched off), but
+     * still revokes and announces: a previous call may have committed the row and then answered
+     * 503 before its revocation was stored, and repeating the call is how it is completed
+     * (docs/revocation.md). A half-disabled access (client or user off, as an import may leave
+     * it) is switched off fully.
+     */
     async disable(resellerId: string, actor: Actor): Promise<ResellerSummaryView> {
       const existing = await find(resellerId);
       await revokeTokens(existing);
-      // Written even when already off: a half-disabled row (client or user) is switched off fully.
+      if (existing.switchedOff) {
+        await announce();
+        return toSummary(existing);
+      }
       const access = await resellers.update(resellerId, { active: false });
       await revokeTokens(access);
       await announce();
-      audit(log, actor, 'reseller.api.disable', { resellerId, clientId: existing.clientId }, existing.active ? ['active'] : []);
+      audit(log, actor, 'reseller.api.disable', { resellerId, clientId: existing.clientId }, ['active']);
       return toSummary(access);
     },
 

@@ -17,7 +17,10 @@ export interface ResellerAccess {
   userId: number;
   secret: Sealed | null;
   secretHash: string | null;
+  /** Client and user both enabled. */
   active: boolean;
+  /** Client and user both disabled: switching the access off has nothing left to write. */
+  switchedOff: boolean;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -85,6 +88,7 @@ function toAccess(row: Row): ResellerAccess {
     secret: row.client.secretCiphertext && row.client.secretKeyId ? { keyId: row.client.secretKeyId, ciphertext: row.client.secretCiphertext } : null,
     secretHash: row.client.secretHash,
     active: row.client.active && row.user.active,
+    switchedOff: !row.client.active && !row.user.active,
     createdAt: row.createdAt,
     updatedAt,
   };

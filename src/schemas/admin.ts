@@ -83,8 +83,9 @@ const allowedIp = z
   )
   .meta({ example: '192.168.123.0/24' });
 
+// Strict: a field the API does not have is refused by name (admin/validation.ts), never dropped.
 export const resellerApiBody = z
-  .object({ name, email, password: password.optional(), allowedIp })
+  .strictObject({ name, email, password: password.optional(), allowedIp })
   .describe('The fields of the panel\'s "Revendas → API" modal');
 
 export type ResellerApiInput = z.output<typeof resellerApiBody>;
@@ -161,7 +162,7 @@ export const resellerList = z
   })
   .describe('One page of configured resellers');
 
-export const resourceServerBody = z.object({
+export const resourceServerBody = z.strictObject({
   name: text()
     .trim()
     .check(noControlCharacters)

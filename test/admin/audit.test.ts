@@ -61,7 +61,7 @@ eachBackend(t, async (t, backend) => {
         changed: ['name', 'email', 'password', 'allowedIp', 'clientSecret'],
       },
       { audit: true, action: 'reseller.api.update', ...reseller, adminTokenId: second, changed: ['name', 'password'] },
-      { audit: true, action: 'reseller.api.update', ...reseller, adminTokenId: second, changed: [] },
+      // The same save again changed nothing: no line.
       { audit: true, action: 'reseller.api.rotate-secret', ...reseller, adminTokenId: first, changed: ['clientSecret'] },
       { audit: true, action: 'reseller.api.disable', ...reseller, adminTokenId: first, changed: ['active'] },
       { audit: true, action: 'reseller.api.update', ...reseller, adminTokenId: first, changed: ['name', 'email', 'active'] },
@@ -83,8 +83,13 @@ eachBackend(t, async (t, backend) => {
     }
   });
 
-  t.test('requests that change nothing write no audit line: reads, refusals, validation errors', async (t) => {
+  t.test('requests that change nothing write no audit line: reads, refusals, validation errors, no-op saves', async (t) => {
+    const body = { name: 'Revenda Auditada', email: 'auditada2@revenda.example', allowedIp: '10.0.0.0/8' };
+    await call('PUT', '/admin/resellers/aud3/api', TEST_ADMIN_TOKEN, { ...body, email: 'auditada3@revenda.example', password: 'senha-auditada-3' });
+    await call('DELETE', '/admin/resellers/aud3/api', TEST_ADMIN_TOKEN);
     lines.length = 0;
+    t.equal((await call('PUT', '/admin/resellers/aud1/api', TEST_ADMIN_TOKEN, body)).statusCode, 200, 'aud1 saved as it is');
+    t.equal((await call('DELETE', '/admin/resellers/aud3/api', TEST_ADMIN_TOKEN)).statusCode, 204, 'aud3 switched off again');
     await adminApp.inject({ method: 'GET', url: '/admin/resellers/aud1/api', headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` } });
     await adminApp.inject({ method: 'GET', url: '/admin/resellers', headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` } });
     await call('PUT', '/admin/resellers/aud2/api', 'wrong-token-0123456789abcdef', { name: 'x' });

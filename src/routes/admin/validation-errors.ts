@@ -4,7 +4,7 @@
 import type { FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { fieldsFromIssues } from '../../admin/validation.js';
+import { fieldNames, fieldsFromIssues, parseForPeople } from '../../admin/validation.js';
 import { ValidationFailedError } from '../../errors.js';
 
 type Part = 'params' | 'querystring' | 'body';
@@ -26,8 +26,8 @@ export function toValidationFailed(error: unknown, request: FastifyRequest): Val
   for (const part of ['params', 'querystring', 'body'] as const) {
     const partSchema = schema[part];
     if (!(partSchema instanceof z.ZodType)) continue;
-    const result = partSchema.safeParse(partValue(request, part));
-    if (!result.success) fieldsFromIssues(result.error.issues, part, fields);
+    const result = partSchema.safeParse(partValue(request, part), parseForPeople);
+    if (!result.success) fieldsFromIssues(result.error.issues, part, fields, fieldNames(partSchema));
   }
   if (Object.keys(fields).length === 0) {
     // Cannot happen with zod schemas; kept so that the error is never answered without fields.
