@@ -1,11 +1,16 @@
 // The base of the public port's OpenAPI document: what no route carries by itself. The paths are
 // added by @fastify/swagger from the routes' zod schemas (src/openapi/*-operation.ts).
+//
+// One security scheme only, HTTP Basic for resource servers at /oauth/introspect. Resellers put
+// their client's id and secret in the body of /oauth/token and /oauth/revoke (what Passport
+// integrations send), so those operations declare none: Swagger UI then never adds a Basic
+// header next to a body secret (which the server refuses, RFC 6749 §2.3), and its Authorize
+// dialog offers nothing a reseller would have to understand. No OAuth2 flow either: no operation
+// of this document takes a bearer token, so a token obtained there would lead nowhere.
 import { API_VERSION, OPENAPI_VERSION, type OpenApiBase } from './document-base.js';
 
-/** Security scheme names, as the operations' `security` requirements name them. */
-export const CLIENT_BASIC = 'clientBasic';
+/** The security scheme name that POST /oauth/introspect requires. */
 export const RESOURCE_SERVER_BASIC = 'resourceServerBasic';
-export const PASSWORD_FLOW = 'passwordFlow';
 
 const DESCRIPTION = `The OAuth2 authorization server of the DBS reseller API. It issues reseller API tokens with \
 Laravel Passport's request and response shapes, so integrations written against the DBS's Passport keep working unchanged.
@@ -14,48 +19,38 @@ Laravel Passport's request and response shapes, so integrations written against 
 \`{"grant_type":"password","client_id":"19","client_secret":"<40 chars>","username":"meu_nome@aqui.com.br","password":"…","scope":""}\`
 - **Resource servers** (the DBS API) call \`POST /oauth/introspect\` on every API request they serve.
 
+**What the DBS panel calls things** (*Revendas → API*): **Client ID** is \`client_id\`; **Client Secret** is \
+\`client_secret\`; **E-mail** and **Senha** are the API user's \`username\` and \`password\`; **IP Liberado** is the list of \
+addresses or CIDR blocks (\`192.168.123.0/24\`) that \`POST /oauth/token\` accepts calls from — from anywhere else it \
+answers 403 \`unauthorized_client\` naming the address it saw.
+
 Every error body is \`{"error":CODE,"error_description":TEXT,"message":TEXT}\` (\`message\` repeats the description; \
 \`hint\` may be added), and every response of \`/oauth/*\` carries \`Cache-Control: no-store\` and \`Pragma: no-cache\`.
 
-**Try it out:** the token operation's example is the resellers' body; put your client id and secret, user e-mail and \
-password in it. The **Authorize** button obtains a token with the same credentials (OAuth2 password flow).`;
+**Try it out:** open \`POST /oauth/token\`, choose the example of your grant, put your Client ID, Client Secret, e-mail \
+and password in it, and execute: the response holds your \`access_token\`. Resellers need nothing from **Authorize**: it \
+is for resource servers, whose credentials \`POST /oauth/introspect\` takes by HTTP Basic.`;
 
 export function publicDocument(scopes: readonly string[]): OpenApiBase {
+  const scopeNote =
+    scopes.length === 0
+      ? 'This service defines no scopes: send `"scope":""`.'
+      : `Scopes this service knows: ${scopes.map((s) => `\`${s}\``).join(', ')}.`;
   return {
     openapi: OPENAPI_VERSION,
-    info: { title: 'reseller-auth: DBS reseller API tokens', version: API_VERSION, description: DESCRIPTION },
+    info: { title: 'reseller-auth: DBS reseller API tokens', version: API_VERSION, description: `${DESCRIPTION}\n\n${scopeNote}` },
     tags: [{ name: 'oauth', description: 'RFC 6749 token endpoint, RFC 7009 revocation, RFC 7662 introspection' }],
     components: {
       securitySchemes: {
-        [CLIENT_BASIC]: {
-          type: 'http',
-          scheme: 'basic',
-          description:
-            'RFC 6749 §2.3.1: the client id as the user name and the client secret as the password, instead of `client_id` and ' +
-            '`client_secret` in the body. Basic together with a body `client_secret`, or with a body `client_id` that differs ' +
-            "from Basic's, is `invalid_request`.",
-        },
         [RESOURCE_SERVER_BASIC]: {
           type: 'http',
           scheme: 'basic',
-          description: "A registered resource server's `clientId` and `clientSecret` (POST /admin/resource-servers on the internal port).",
-        },
-        [PASSWORD_FLOW]: {
-          type: 'oauth2',
           description:
-            "RFC 6749 §4.3: your client's id and secret with the reseller API user's e-mail and password. " +
-            'Calls from outside the client’s allowed networks are refused (403 `unauthorized_client`).',
-          flows: {
-            // Relative: resolved against the address the document is served from, whatever the host.
-            password: { tokenUrl: '/oauth/token', refreshUrl: '/oauth/token', scopes: scopeDescriptions(scopes) },
-          },
+            "For resource servers only (POST /oauth/introspect): a registered resource server's `clientId` and `clientSecret` " +
+            '(POST /admin/resource-servers on the internal port). Resellers leave this empty: their credentials go in the body ' +
+            'of POST /oauth/token.',
         },
       },
     },
   };
-}
-
-/** SCOPES as the OAuth2 flow lists them; Swagger UI offers each as a checkbox. */
-function scopeDescriptions(scopes: readonly string[]): Record<string, string> {
-  return Object.fromEntries(scopes.map((scope) => [scope, `The \`${scope}\` scope (configured in SCOPES)`]));
 }

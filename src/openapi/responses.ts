@@ -40,3 +40,20 @@ export function documented<T extends z.ZodType>(schema: T, doc: ResponseDoc): T 
 export function withExamples<T extends z.ZodType>(schema: T, examples: Record<string, ExampleDoc>): T {
   return schema.meta({ 'x-examples': examples });
 }
+
+/** The documentation-only schema of each request body that has one (documentedAs). */
+const bodyDocumentation = new WeakMap<object, z.ZodType>();
+
+/**
+ * `validating`, to validate the request as before, shown in the document as `documentation`:
+ * for a body whose validation is deliberately looser than what a client should send
+ * (request-bodies.ts). plugins/external/swagger.ts swaps the two when it builds the document.
+ */
+export function documentedAs<T extends z.ZodType>(validating: T, documentation: z.ZodType): T {
+  const own = validating.clone() as T;
+  bodyDocumentation.set(own, documentation);
+  return own;
+}
+
+/** What the document shows for a route's body schema: its documentation when it has one. */
+export const documentationOf = (body: unknown): unknown => (typeof body === 'object' && body !== null && bodyDocumentation.get(body)) || body;

@@ -1,5 +1,5 @@
 // What the OpenAPI document says about POST /oauth/revoke besides its summary and description
-// (routes/oauth/revoke.ts): security, named request examples, and each status API.md gives it.
+// (routes/oauth/revoke.ts): the request body per request-bodies.ts, named request examples, and each status API.md gives it.
 import { TooManyRequestsError } from '../errors.js';
 import { emptyResponse, revokeRequestBody } from '../schemas/oauth.js';
 import {
@@ -11,26 +11,25 @@ import {
   serverError,
   temporarilyUnavailable,
 } from './oauth-errors.js';
-import { CLIENT_BASIC } from './public-document.js';
-import { NO_STORE_HEADERS, documented, withExamples } from './responses.js';
-
-/** Client credentials in the body (no security scheme) or by HTTP Basic, as on /oauth/token. */
-const security: Record<string, string[]>[] = [{}, { [CLIENT_BASIC]: [] }];
+import { EXAMPLE_ACCESS_TOKEN, EXAMPLE_CLIENT, EXAMPLE_REFRESH_TOKEN, revokeRequest } from './request-bodies.js';
+import { NO_STORE_HEADERS, documentedAs, documented, withExamples } from './responses.js';
 
 export const revokeOperation = {
   operationId: 'revokeToken',
-  security,
-  body: withExamples(revokeRequestBody, {
-    refresh_token: {
-      summary: 'Revoke a refresh token (and the access token issued with it)',
-      value: {
-        token: 'tGzv3JOkF0XG5Qx2TlKWIA8xZyWdQe0i7oZgS1Lk3Hc',
-        token_type_hint: 'refresh_token',
-        client_id: '19',
-        client_secret: '5PfPsmuAA0li5yvrB24ux88x3XYyq0W7SfpKhgFZ',
+  // No security scheme: the client's credentials travel in the body, as on /oauth/token.
+  body: documentedAs(
+    revokeRequestBody,
+    withExamples(revokeRequest, {
+      refresh_token: {
+        summary: 'Revoke a refresh token (and the access token issued with it)',
+        value: { token: EXAMPLE_REFRESH_TOKEN, token_type_hint: 'refresh_token', ...EXAMPLE_CLIENT },
       },
-    },
-  }),
+      access_token: {
+        summary: 'Revoke an access token (its refresh token stays usable)',
+        value: { token: EXAMPLE_ACCESS_TOKEN, token_type_hint: 'access_token', ...EXAMPLE_CLIENT },
+      },
+    }),
+  ),
   response: {
     200: documented(emptyResponse, {
       description:

@@ -19,8 +19,8 @@ import {
   serverError,
   temporarilyUnavailable,
 } from './oauth-errors.js';
-import { CLIENT_BASIC } from './public-document.js';
-import { NO_STORE_HEADERS, documented, withExamples } from './responses.js';
+import { EXAMPLE_ACCESS_TOKEN, EXAMPLE_REFRESH_TOKEN, PASSWORD_GRANT_EXAMPLE, REFRESH_GRANT_EXAMPLE, tokenRequest } from './request-bodies.js';
+import { NO_STORE_HEADERS, documentedAs, documented, withExamples } from './responses.js';
 
 // API.md "POST /oauth/token", in its own words.
 const DESCRIPTION = `RFC 6749 §4.3 password grant and §6 refresh, with Laravel Passport's request and response shapes.
@@ -29,7 +29,10 @@ const DESCRIPTION = `RFC 6749 §4.3 password grant and §6 refresh, with Laravel
 - Bodies: \`application/json\` **and** \`application/x-www-form-urlencoded\`. Any other type → 400 \`invalid_request\`.
 - Empty-string parameters count as omitted (RFC 6749 §3.2): \`"scope":""\` is the normal case. A form parameter given twice, \
 or a non-string value (other than a numeric \`client_id\`) → \`invalid_request\`.
-- Client authentication: \`client_id\` + \`client_secret\` in the body, or HTTP Basic (RFC 6749 §2.3.1). Credentials in the \
+- The body is one grant; the Schema tab lists each grant's parameters (required ones marked) and the examples are ready to \
+send once your own values are in them. Unrecognised parameters are ignored (RFC 6749 §3.1): send only these.
+- Client authentication: \`client_id\` + \`client_secret\` in the body — the **Client ID** and **Client Secret** that the \
+DBS panel shows under "Revendas → API" — or HTTP Basic (RFC 6749 §2.3.1) with the same pair. Credentials in the \
 query string → 400 \`invalid_request\`. Basic together with a body \`client_secret\`, or with a body \`client_id\` that differs \
 from Basic's → \`invalid_request\` (a body \`client_id\` equal to Basic's is allowed).
 - \`client_id\` is the decimal string of the client's integer id (e.g. \`"19"\`); a JSON number \`19\` is accepted too.
@@ -37,7 +40,7 @@ from Basic's → \`invalid_request\` (a body \`client_id\` equal to Basic's is a
 \`scope\`) and \`refresh_token\` (\`refresh_token\`, optional \`scope\` that must be a subset of the original). A reseller's \
 client authenticates **only its own reseller's user**: valid credentials of another reseller's user → \`invalid_grant\`, as \
 if the password were wrong.
-- **IP allow-list**: after the client has authenticated, the caller's address (as resolved under the configured trusted \
+- **IP allow-list** (the panel's **IP Liberado**: addresses or CIDR blocks): after the client has authenticated, the caller's address (as resolved under the configured trusted \
 proxies) must fall inside one of the client's allowed networks, else **403** \`unauthorized_client\` whose description names \
 the address the server saw. An unauthenticated caller never learns whether a client exists or what its networks are.
 
@@ -49,40 +52,21 @@ working at once, and presenting a refresh token that was already used revokes th
 \`{"error":CODE,"error_description":TEXT,"message":TEXT}\` (\`message\` repeats the description; \`hint\` may be added), \
 with the no-store headers.`;
 
-/** API.md's example values: client 19 of the "Revendas → API" modal, its user, a 40-character secret. */
-const RESELLER_BODY = {
-  grant_type: 'password',
-  client_id: '19',
-  client_secret: '5PfPsmuAA0li5yvrB24ux88x3XYyq0W7SfpKhgFZ',
-  username: 'meu_nome@aqui.com.br',
-  password: 'minha-senha-secreta',
-  scope: '',
-};
-
 const tooMany = new TooManyRequestsError(900);
-
-/** Client credentials in the body (no security scheme) or by HTTP Basic. */
-const security: Record<string, string[]>[] = [{}, { [CLIENT_BASIC]: [] }];
 
 export const tokenRouteSchema = {
   operationId: 'issueToken',
   summary: 'Obtain or refresh an access token',
   description: DESCRIPTION,
   tags: ['oauth'],
-  security,
-  body: withExamples(tokenRequestBody, {
-    password: { summary: "Password grant: the resellers' body", value: RESELLER_BODY },
-    refresh_token: {
-      summary: 'Refresh: rotates the pair',
-      value: {
-        grant_type: 'refresh_token',
-        client_id: '19',
-        client_secret: RESELLER_BODY.client_secret,
-        refresh_token: 'tGzv3JOkF0XG5Qx2TlKWIA8xZyWdQe0i7oZgS1Lk3Hc',
-        scope: '',
-      },
-    },
-  }),
+  // No security scheme: the client's credentials travel in the body, as the resellers send them.
+  body: documentedAs(
+    tokenRequestBody,
+    withExamples(tokenRequest, {
+      password: { summary: "Password grant: the resellers' body", value: PASSWORD_GRANT_EXAMPLE },
+      refresh_token: { summary: 'Refresh: rotates the pair', value: REFRESH_GRANT_EXAMPLE },
+    }),
+  ),
   response: {
     200: documented(tokenResponse, {
       description: 'RFC 6749 §5.1: a new access token and refresh token.',
@@ -93,8 +77,8 @@ export const tokenRouteSchema = {
           value: {
             token_type: 'Bearer',
             expires_in: 3600,
-            access_token: 'Vq8y1RkQ6m3fZJt0bC2nD9sXeA4hL7uWgP5oIiKzY_E',
-            refresh_token: 'tGzv3JOkF0XG5Qx2TlKWIA8xZyWdQe0i7oZgS1Lk3Hc',
+            access_token: EXAMPLE_ACCESS_TOKEN,
+            refresh_token: EXAMPLE_REFRESH_TOKEN,
             scope: '',
           },
         },

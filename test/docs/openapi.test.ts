@@ -1,12 +1,13 @@
-// The two OpenAPI documents (issue 6): valid OpenAPI 3.0 by a maintained validator, each served
-// only by its own port, and complete: every route a port registers is in its document, except
-// the hidden ones listed here, and every operation says what it does and what it answers.
+// The two OpenAPI documents: valid OpenAPI 3.0 by a maintained validator, each served only by its
+// own port, and complete: every route a port registers is in its document, except the hidden ones
+// listed here, and every operation says what it does and what it answers — each status it
+// answers, with examples that are valid for their schemas and are what the service sends.
 import { Validator } from '@seriousme/openapi-schema-validator';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, InjectOptions } from 'fastify';
 import t from 'tap';
 import { ADMIN_DOCS_PATH } from '../../src/openapi/admin-document.js';
-import { BACKENDS, type TestApp, build } from '../helper.js';
-import { fetchDocument, operations } from './openapi-document.js';
+import { BACKENDS, TEST_ADMIN_TOKEN, type TestApp, build, seedReseller } from '../helper.js';
+import { documentedExamples, fetchDocument, operations, validFor } from './openapi-document.js';
 import { openApiPath, registeredRoutes } from './registered-routes.js';
 
 // The documents do not depend on the storage backend: the embedded one is enough.
@@ -32,11 +33,19 @@ const docsUiRoutes = (prefix: string) =>
   ].flatMap((url) => [`GET ${url}`, `HEAD ${url}`]);
 const health = ['GET /health/live', 'HEAD /health/live', 'GET /health/ready', 'HEAD /health/ready'];
 
-/** The routes deliberately left out of the documents (schema.hide), port by port. */
+/** GET /auth/verify takes any method (nginx keeps the original one): one operation, documented under GET. */
+const authVerifyOtherMethods = ['POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'].map((method) => `${method} /auth/verify`);
+
+/** The other methods on the POST-only OAuth endpoints: 405 with Allow: POST (routes/oauth/index.ts), not operations. */
+const oauthWrongMethods = ['/oauth/token', '/oauth/revoke', '/oauth/introspect'].flatMap((url) =>
+  ['GET', 'HEAD', 'PUT', 'PATCH', 'DELETE', 'TRACE', 'QUERY'].map((method) => `${method} ${url}`),
+);
+
+/** The routes deliberately left out of the documents (schema.hide, or documented under another method), port by port. */
 const hidden = (port: string): string[] =>
   port === 'public'
-    ? [...docsUiRoutes(docsPath), ...health, 'OPTIONS /*' /* @fastify/cors preflight */]
-    : [...docsUiRoutes(ADMIN_DOCS_PATH), ...health, 'GET /metrics', 'HEAD /metrics'];
+    ? [...docsUiRoutes(docsPath), ...health, 'OPTIONS /*' /* @fastify/cors preflight */, ...oauthWrongMethods]
+    : [...docsUiRoutes(ADMIN_DOCS_PATH), ...health, 'GET /metrics', 'HEAD /metrics', ...authVerifyOtherMethods];
 
 // Not the default /api/documentation (the browser test uses that): DOCS_PATH must move the UI and
 // its document, since the DBS API's own documentation may share the host at the default path.
@@ -158,3 +167,191 @@ for (const port of ports) {
     }
   });
 }
+
+/** What each admin operation answers (docs/admin-api.md), independently of how the document is built. */
+const ADMIN_STATUSES: Record<string, number[]> = {
+  'PUT /admin/resellers/{resellerId}/api': [200, 201, 400, 401, 409, 413, 415, 500, 503],
+  'GET /admin/resellers/{resellerId}/api': [200, 400, 401, 404, 500, 503],
+  'POST /admin/resellers/{resellerId}/api/secret': [200, 400, 401, 404, 500, 503],
+  'DELETE /admin/resellers/{resellerId}/api': [204, 400, 401, 404, 500, 503],
+  'GET /admin/resellers': [200, 400, 401, 500, 503],
+  'POST /admin/resource-servers': [201, 400, 401, 413, 415, 500, 503],
+  'GET /admin/resource-servers': [200, 401, 500, 503],
+  'DELETE /admin/resource-servers/{id}': [204, 400, 401, 404, 500, 503],
+  'GET /auth/verify': [200, 401, 503],
+};
+
+t.test('admin port: each operation declares the statuses it answers, no status class, /auth/verify once', async (t) => {
+  const doc = await fetchDocument(ctx.adminApp, `${ADMIN_DOCS_PATH}/json`);
+  const declared = Object.fromEntries(
+    operations(doc).map(({ path, method, op }) => [`${method.toUpperCase()} ${path}`, Object.keys(op.responses).map(Number)]),
+  );
+  t.same(declared, ADMIN_STATUSES, 'exactly these operations and statuses');
+  t.same(Object.keys(doc.paths['/auth/verify'] ?? {}), ['get'], '/auth/verify is one operation');
+  t.match(doc.paths['/auth/verify']?.get?.description, /Any method is accepted/, 'which says that it takes any method');
+  const schemes = doc.components?.securitySchemes ?? {};
+  for (const { path, method, op } of operations(doc).filter((o) => o.path.startsWith('/admin/'))) {
+    t.same(op.security, [{ adminToken: [] }], `${method.toUpperCase()} ${path}: the admin bearer token`);
+  }
+  t.match(schemes.adminToken, { type: 'http', scheme: 'bearer' });
+});
+
+for (const port of ports) {
+  t.test(`${port.name} port: every answer with a body has examples, each valid for its schema`, async (t) => {
+    const doc = await fetchDocument(port.app(), port.json());
+    for (const { path, method, op } of operations(doc)) {
+      const statusClasses = Object.keys(op.responses).filter((status) => /^\dXX$/i.test(status));
+      t.same(statusClasses, [], `${method.toUpperCase()} ${path}: statuses, not status classes`);
+      for (const [status, response] of Object.entries(op.responses)) {
+        for (const [type, media] of Object.entries(response.content ?? {})) {
+          t.ok(Object.keys(media.examples ?? {}).length > 0, `${method.toUpperCase()} ${path} ${status} ${type}: examples`);
+        }
+        if (status === '204') t.notOk(response.content, `${method.toUpperCase()} ${path} 204: no content`);
+      }
+    }
+    const examples = documentedExamples(doc);
+    t.ok(examples.length > 20, `${examples.length} examples`);
+    for (const { where, schema, value } of examples) t.ok(schema && validFor(schema, value), `${where} is valid for its schema`);
+  });
+}
+
+t.test('the /oauth/revoke and /oauth/introspect bodies: what is required, the hint values, nothing else', async (t) => {
+  const doc = await fetchDocument(ctx.publicApp, `${docsPath}/json`);
+  const bodies = {
+    '/oauth/revoke': { required: ['token', 'client_id', 'client_secret'], optional: ['token_type_hint'] },
+    '/oauth/introspect': { required: ['token'], optional: ['token_type_hint'] },
+  };
+  for (const [path, { required, optional }] of Object.entries(bodies)) {
+    const content = doc.paths[path]?.post?.requestBody?.content ?? {};
+    t.same(Object.keys(content).sort(), ['application/json', 'application/x-www-form-urlencoded'], `${path}: JSON and form`);
+    for (const [type, media] of Object.entries(content)) {
+      const schema = media.schema ?? {};
+      t.same(schema.required, required, `${path} ${type}: required`);
+      t.same(Object.keys(schema.properties ?? {}).sort(), [...required, ...optional].sort(), `${path} ${type}: every parameter`);
+      t.equal(schema.additionalProperties, false, `${path} ${type}: nothing else`);
+      t.same(schema.properties?.token_type_hint?.enum, ['access_token', 'refresh_token'], `${path} ${type}: the hint's values`);
+      t.notOk(
+        validFor(schema, { token: 'x', token_type_hint: 'id_token', client_id: '19', client_secret: 's' }),
+        `${path}: another hint is not documented`,
+      );
+    }
+  }
+  t.same(doc.paths['/oauth/introspect']?.post?.security, [{ resourceServerBasic: [] }], 'introspection: HTTP Basic of a resource server');
+  t.equal(doc.paths['/oauth/revoke']?.post?.security, undefined, 'revocation: credentials in the body, no scheme');
+});
+
+t.test('admin port: the documented examples are what the service answers', async (t) => {
+  const doc = await fetchDocument(ctx.adminApp, `${ADMIN_DOCS_PATH}/json`);
+  const example = (operation: string, status: number, name: string) => {
+    const [method, path] = operation.split(' ') as [string, string];
+    return doc.paths[path]?.[method.toLowerCase()]?.responses[status]?.content?.['application/json']?.examples?.[name]?.value;
+  };
+  const header = (operation: string, status: number, name: string) => {
+    const [method, path] = operation.split(' ') as [string, string];
+    return doc.paths[path]?.[method.toLowerCase()]?.responses[status]?.headers?.[name]?.schema.example;
+  };
+  const auth = { authorization: `Bearer ${TEST_ADMIN_TOKEN}` };
+  const taken = await seedReseller(ctx.services, { email: 'api@revenda-documentada.example' });
+  const cases: { operation: string; status: number; example: string; request: InjectOptions }[] = [
+    { operation: 'GET /admin/resellers', status: 401, example: 'unauthorized', request: { method: 'GET', url: '/admin/resellers' } },
+    {
+      operation: 'GET /admin/resellers/{resellerId}/api',
+      status: 404,
+      example: 'not_found',
+      request: { method: 'GET', url: '/admin/resellers/6/api', headers: auth },
+    },
+    {
+      operation: 'GET /admin/resellers/{resellerId}/api',
+      status: 400,
+      example: 'validation_failed',
+      request: { method: 'GET', url: '/admin/resellers/revenda%206/api', headers: auth },
+    },
+    {
+      operation: 'PUT /admin/resellers/{resellerId}/api',
+      status: 400,
+      example: 'validation_failed',
+      request: {
+        method: 'PUT',
+        url: '/admin/resellers/6/api',
+        headers: auth,
+        payload: { name: 'meu nome aqui', email: 'meu_nome@aqui', password: 'minha-senha-secreta', allowedIp: '192.168.123.456/32' },
+      },
+    },
+    {
+      operation: 'PUT /admin/resellers/{resellerId}/api',
+      status: 400,
+      example: 'password_required',
+      request: {
+        method: 'PUT',
+        url: '/admin/resellers/6/api',
+        headers: auth,
+        payload: { name: 'meu nome aqui', email: 'meu_nome@aqui.com.br', allowedIp: '192.168.123.0/24' },
+      },
+    },
+    {
+      operation: 'PUT /admin/resellers/{resellerId}/api',
+      status: 400,
+      example: 'bad_request',
+      request: { method: 'PUT', url: '/admin/resellers/6/api', headers: { ...auth, 'content-type': 'application/json' }, payload: '{"name":' },
+    },
+    {
+      operation: 'PUT /admin/resellers/{resellerId}/api',
+      status: 415,
+      example: 'unsupported_media_type',
+      request: { method: 'PUT', url: '/admin/resellers/6/api', headers: { ...auth, 'content-type': 'application/xml' }, payload: '<name/>' },
+    },
+    {
+      operation: 'PUT /admin/resellers/{resellerId}/api',
+      status: 409,
+      example: 'conflict',
+      request: {
+        method: 'PUT',
+        url: '/admin/resellers/6/api',
+        headers: auth,
+        payload: { name: 'meu nome aqui', email: taken.email, password: 'minha-senha-secreta', allowedIp: '192.168.123.0/24' },
+      },
+    },
+    {
+      operation: 'GET /admin/resellers',
+      status: 400,
+      example: 'validation_failed',
+      request: { method: 'GET', url: '/admin/resellers?limit=500', headers: auth },
+    },
+    {
+      operation: 'POST /admin/resource-servers',
+      status: 400,
+      example: 'validation_failed',
+      request: { method: 'POST', url: '/admin/resource-servers', headers: auth, payload: { name: '  ' } },
+    },
+    {
+      operation: 'DELETE /admin/resource-servers/{id}',
+      status: 404,
+      example: 'not_found',
+      request: { method: 'DELETE', url: '/admin/resource-servers/3f1c2b9e-8a4d-4c57-9e21-6d0f5b7a1c33', headers: auth },
+    },
+    { operation: 'GET /auth/verify', status: 401, example: 'no_token', request: { method: 'GET', url: '/auth/verify' } },
+    {
+      operation: 'GET /auth/verify',
+      status: 401,
+      example: 'invalid_token',
+      request: { method: 'GET', url: '/auth/verify', headers: { authorization: 'Bearer unknown-token' } },
+    },
+  ];
+  for (const { operation, status, example: name, request } of cases) {
+    const res = await ctx.adminApp.inject(request);
+    t.equal(res.statusCode, status, `${request.method} ${request.url}: ${status}`);
+    t.same(res.json(), example(operation, status, name), `${operation} ${status}: the documented ${name} body`);
+  }
+  const noToken = await ctx.adminApp.inject({ method: 'GET', url: '/admin/resellers' });
+  t.equal(noToken.headers['www-authenticate'], header('GET /admin/resellers', 401, 'WWW-Authenticate'), 'the documented bearer challenge');
+  const badToken = await ctx.adminApp.inject({ method: 'GET', url: '/auth/verify', headers: { authorization: 'Bearer unknown-token' } });
+  t.equal(badToken.headers['www-authenticate'], header('GET /auth/verify', 401, 'WWW-Authenticate'), 'the documented invalid_token challenge');
+
+  // Success examples: shaped as a real answer, and only the imported client's shows secretRotationRequired.
+  const shown = await ctx.adminApp.inject({ method: 'GET', url: `/admin/resellers/${taken.resellerId}/api`, headers: auth });
+  t.equal(shown.statusCode, 200);
+  const active = example('GET /admin/resellers/{resellerId}/api', 200, 'active') as Record<string, unknown>;
+  t.same(Object.keys(active), Object.keys(shown.json()), 'the 200 example has the fields of a real answer, in order');
+  t.notOk('secretRotationRequired' in active, 'an active access shows no secretRotationRequired');
+  t.match(example('GET /admin/resellers/{resellerId}/api', 200, 'imported'), { clientSecret: null, secretRotationRequired: true });
+});

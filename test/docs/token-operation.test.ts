@@ -1,12 +1,14 @@
-// What the public document says about POST /oauth/token (issue 6, API.md): both body types with
-// the resellers' body as the example, every status of the error table with its Passport body and
-// headers, the security schemes Swagger UI needs; and that what it says is what the server does.
+// What the public document says about POST /oauth/token (docs/resellers.md): one body schema per
+// grant in both body types, with the resellers' body as the example, every status of the error
+// table with its Passport body and headers, no security scheme where the credentials travel in
+// the body; and that what it says is what the server does.
 import type { FastifyInstance } from 'fastify';
 import t from 'tap';
 import type { z } from 'zod';
 import { tokenRouteSchema } from '../../src/openapi/token-operation.js';
 import { BACKENDS, type SeededReseller, type TestApp, build, passwordGrantBody, seedReseller } from '../helper.js';
-import { type OpenApiDocument, type Operation, fetchDocument } from './openapi-document.js';
+import { SUPPORTED_GRANTS } from '../../src/oauth/library-errors.js';
+import { type OpenApiDocument, type Operation, fetchDocument, validFor } from './openapi-document.js';
 
 // The document does not depend on the storage backend: the embedded one is enough.
 const embedded = BACKENDS[0]!;
@@ -39,19 +41,48 @@ t.before(async () => {
 
 const examplesOf = (status: string) => Object.values(token.responses[status]?.content?.['application/json']?.examples ?? {}).map((e) => e.value);
 
-t.test("the request: JSON and form bodies, every parameter, the resellers' body as the example", async (t) => {
+t.test('the request: one schema per grant, each with what it requires and nothing else, in JSON and form', async (t) => {
   const content = token.requestBody?.content ?? {};
   t.same(Object.keys(content).sort(), ['application/json', FORM], 'both body types of API.md');
+  const required: Record<string, string[]> = {
+    password: ['grant_type', 'client_id', 'client_secret', 'username', 'password'],
+    refresh_token: ['grant_type', 'client_id', 'client_secret', 'refresh_token'],
+  };
+  t.same(Object.keys(required).sort(), [...SUPPORTED_GRANTS].sort(), 'every grant the service supports');
   for (const [type, media] of Object.entries(content)) {
+    const variants = media.schema?.oneOf ?? [];
     t.same(
-      Object.keys(media.schema?.properties ?? {}).sort(),
-      ['client_id', 'client_secret', 'grant_type', 'password', 'refresh_token', 'scope', 'username'],
-      `${type}: every parameter`,
+      variants.map((v) => v.properties?.grant_type?.enum),
+      [['password'], ['refresh_token']],
+      `${type}: oneOf, one grant_type each`,
     );
-    const password = media.examples?.password?.value as Record<string, unknown>;
-    t.same(Object.keys(password).sort(), Object.keys(passwordGrantBody(reseller)).sort(), `${type}: the resellers' body, field for field`);
-    t.match(password, { grant_type: 'password', client_id: '19', username: 'meu_nome@aqui.com.br', scope: '' }, "API.md's example values");
-    t.match(media.examples?.refresh_token?.value, { grant_type: 'refresh_token', refresh_token: String });
+    for (const variant of variants) {
+      const grant = String(variant.properties?.grant_type?.enum?.[0]);
+      t.same(variant.required, required[grant], `${type} ${grant}: required`);
+      t.same(Object.keys(variant.properties ?? {}).sort(), [...(required[grant] ?? []), 'scope'].sort(), `${type} ${grant}: its parameters`);
+      t.equal(variant.additionalProperties, false, `${type} ${grant}: nothing else`);
+    }
+    const { password, refresh_token: refresh } = media.examples ?? {};
+    const passwordBody = (password?.value ?? {}) as Record<string, unknown>;
+    const refreshBody = (refresh?.value ?? {}) as Record<string, unknown>;
+    t.same(Object.keys(password?.value ?? {}), Object.keys(passwordGrantBody(reseller)), `${type}: the resellers' body, field for field`);
+    t.match(
+      password?.value,
+      { grant_type: 'password', client_id: '19', client_secret: /^[A-Za-z0-9]{40}$/, username: 'meu_nome@aqui.com.br', scope: '' },
+      `${type}: API.md's example values, a 40-character secret`,
+    );
+    t.notOk('refresh_token' in passwordBody, `${type}: the password example sends no refresh_token`);
+    t.match(
+      refresh?.value,
+      { grant_type: 'refresh_token', client_id: '19', refresh_token: /^[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}$/ },
+      `${type}: the refresh example`,
+    );
+    t.notOk('username' in refreshBody || 'password' in refreshBody, `${type}: the refresh example sends no user credentials`);
+    const schema = media.schema ?? {};
+    for (const [name, example] of Object.entries(media.examples ?? {}))
+      t.ok(validFor(schema, example.value), `${type} ${name}: valid for exactly one grant`);
+    t.notOk(validFor(schema, { ...passwordBody, refresh_token: 'x' }), `${type}: a password grant with a refresh_token is not`);
+    t.notOk(validFor(schema, { ...passwordBody, grant_type: 'client_credentials' }), `${type}: an unsupported grant is not`);
   }
   for (const rule of [
     'Empty-string parameters count as omitted',
@@ -65,6 +96,18 @@ t.test("the request: JSON and form bodies, every parameter, the resellers' body 
   ]) {
     t.ok(token.description?.includes(rule), `the description states: ${rule}`);
   }
+});
+
+t.test("the panel's words next to the API's", async (t) => {
+  const words = { 'Client ID': 'client_id', 'Client Secret': 'client_secret', 'IP Liberado': 'CIDR' };
+  for (const [panel, api] of Object.entries(words)) {
+    const near = new RegExp(`\\*\\*${panel}\\*\\*[^.]*${api}|${api}[^.]*\\*\\*${panel}\\*\\*`);
+    t.match(doc.info.description, near, `the page's description: ${panel} next to ${api}`);
+    t.match(token.description, new RegExp(panel), `the token operation names ${panel}`);
+  }
+  const fields = (token.requestBody?.content['application/json']?.schema?.oneOf ?? [])[0]?.properties ?? {};
+  t.match(fields.client_id?.description, /\*\*Client ID\*\*/, 'client_id says it is the Client ID of the panel');
+  t.match(fields.client_secret?.description, /\*\*Client Secret\*\*/, 'client_secret says it is the Client Secret of the panel');
 });
 
 t.test('the responses: 200 and every status of the error table, Passport-shaped, with their headers', async (t) => {
@@ -113,18 +156,14 @@ t.test('every example is valid for the zod schema that validates or serialises i
   }
 });
 
-t.test('the security schemes: HTTP Basic for clients, and the OAuth2 password flow of the Authorize dialog', async (t) => {
-  t.same(token.security, [{}, { clientBasic: [] }], 'credentials in the body, or HTTP Basic');
+t.test('security: the reseller operations take their credentials in the body; only introspection has a scheme', async (t) => {
+  t.equal(token.security, undefined, '/oauth/token declares no scheme: Swagger UI adds no Basic next to the body secret');
+  t.equal(doc.paths['/oauth/revoke']?.post?.security, undefined, '/oauth/revoke neither');
+  t.same(doc.paths['/oauth/introspect']?.post?.security, [{ resourceServerBasic: [] }], '/oauth/introspect: a resource server, by HTTP Basic');
   const schemes = doc.components?.securitySchemes ?? {};
-  t.match(schemes.clientBasic, { type: 'http', scheme: 'basic' });
-  t.match(schemes.resourceServerBasic, { type: 'http', scheme: 'basic' });
-  t.same((schemes.passwordFlow as { flows: unknown }).flows, {
-    password: {
-      tokenUrl: '/oauth/token',
-      refreshUrl: '/oauth/token',
-      scopes: { linhas: 'The `linhas` scope (configured in SCOPES)', faturas: 'The `faturas` scope (configured in SCOPES)' },
-    },
-  });
+  t.same(Object.keys(schemes), ['resourceServerBasic'], 'the Authorize dialog offers that one scheme, no OAuth2 flow');
+  t.match(schemes.resourceServerBasic, { type: 'http', scheme: 'basic', description: /Resellers leave this empty/ });
+  t.match(doc.info.description, /Scopes this service knows: `linhas`, `faturas`/, 'the configured scopes are listed');
 });
 
 t.test('what the document says is what the server does', async (t) => {
@@ -145,6 +184,33 @@ t.test('what the document says is what the server does', async (t) => {
     remoteAddress: '127.0.0.1',
   });
   t.equal(form.statusCode, 200, 'so does the form body');
+  const refreshExample = token.requestBody?.content[FORM]?.examples?.refresh_token?.value as Record<string, string>;
+  const refreshed = await app.inject({
+    method: 'POST',
+    url: '/oauth/token',
+    payload: new URLSearchParams({
+      ...refreshExample,
+      client_id: reseller.clientId,
+      client_secret: reseller.clientSecret,
+      refresh_token: String(form.json().refresh_token),
+    }).toString(),
+    headers: { 'content-type': FORM },
+    remoteAddress: '127.0.0.1',
+  });
+  t.equal(refreshed.statusCode, 200, 'the refresh example with a real refresh token gets a 200');
+
+  const unsupported = await app.inject({
+    method: 'POST',
+    url: '/oauth/token',
+    payload: { ...body, grant_type: 'client_credentials' },
+    remoteAddress: '127.0.0.1',
+  });
+  t.equal(unsupported.statusCode, 400);
+  t.same(
+    unsupported.json(),
+    token.responses['400']?.content?.['application/json']?.examples?.unsupported_grant_type?.value,
+    'the documented unsupported_grant_type body',
+  );
 
   const wrongPassword = await app.inject({
     method: 'POST',

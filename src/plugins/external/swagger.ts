@@ -6,6 +6,7 @@ import type { FastifySchema } from 'fastify';
 import fp from 'fastify-plugin';
 import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
 import type { OpenApiBase } from '../../openapi/document-base.js';
+import { documentedOperation, oneOperationPerRoute } from '../../openapi/operations.js';
 
 export interface SwaggerOptions {
   document: OpenApiBase;
@@ -17,11 +18,18 @@ export default fp<SwaggerOptions>(
   async (fastify, opts) => {
     const withConsumes = <S extends FastifySchema>(schema: S): S =>
       schema?.body !== undefined && schema.consumes === undefined ? { ...schema, consumes: opts.consumes } : schema;
+    // Routes registered for several methods, by URL: documented once (openapi/operations.ts).
+    const methodsByUrl = new Map<string, string[]>();
     await fastify.register(swagger, {
       openapi: opts.document,
-      transform: (input) => jsonSchemaTransform({ ...input, schema: withConsumes(input.schema) }),
+      transform: (input) => {
+        const methods = ([] as string[]).concat(input.route.method);
+        if (methods.length > 1) methodsByUrl.set(input.url, methods);
+        const schema = documentedOperation(methods[0] ?? '', input.url, input.schema);
+        return jsonSchemaTransform({ ...input, schema: withConsumes(schema) });
+      },
       // Schemas registered in zod's global registry with an `id` become components/schemas.
-      transformObject: jsonSchemaTransformObject,
+      transformObject: (input) => oneOperationPerRoute(jsonSchemaTransformObject(input), methodsByUrl),
     });
   },
   { name: 'swagger' },
