@@ -1,6 +1,6 @@
-// What both OpenAPI documents share: the type of a base document and the API version, which is
-// the package's (read once at start-up; package.json sits two levels above src/openapi and
-// dist/openapi alike).
+// What both OpenAPI documents share: the type of a base document, the service's name and the API
+// version, which are the package's (read once at start-up; package.json sits two levels above
+// src/openapi and dist/openapi alike).
 import { readFileSync } from 'node:fs';
 import type { FastifyDynamicSwaggerOptions } from '@fastify/swagger';
 
@@ -12,4 +12,9 @@ export type OpenApiBase = NonNullable<FastifyDynamicSwaggerOptions['openapi']>;
  */
 export const OPENAPI_VERSION = '3.0.3';
 
-export const API_VERSION: string = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { name: string; version: string };
+
+export const API_VERSION: string = pkg.version;
+
+/** The service's name, as the documentation pages show it. */
+export const SERVICE_NAME: string = pkg.name;
