@@ -120,40 +120,36 @@ export class LoginLimiter implements LoginGuard {
 
   async assertAddressAllowed(ip: string, clientId?: string): Promise<void> {
     const [ipCounter, clientIpCounter] = this.#addressCounters(clientId, ip);
-    const [byIp, byClientIp] = await this.#store(() =>
-      Promise.all([this.#counters.get(ipCounter.key), clientId === undefined ? null : this.#counters.get(clientIpCounter.key)]),
-    );
-    if (byIp.failures >= ipCounter.max) throw this.#refuse('ip', byIp.msBeforeReset);
+    const keys = clientId === undefined ? [ipCounter.key] : [ipCounter.key, clientIpCounter.key];
+    const [byIp, byClientIp] = await this.#store(() => this.#counters.get(keys));
+    if (byIp && byIp.failures >= ipCounter.max) throw this.#refuse('ip', byIp.msBeforeReset);
     if (byClientIp && byClientIp.failures >= clientIpCounter.max) throw this.#refuse('client_ip', byClientIp.msBeforeReset);
   }
 
   /**
    * Before the password is verified: takes a slot in every counter of the attempt, waiting while
    * other attempts in flight could still use up the remaining budget. Refused (429) as soon as a
-   * counter's failures reach its limit, or when no slot frees up within MAX_SLOT_WAIT_MS.
+   * counter's failures reach its limit, or when no slot frees up within MAX_SLOT_WAIT_MS. All or
+   * nothing: a slot held while waiting for another would only make others wait. The known
+   * address is exempt from the user counters: they are not checked, only fed.
    */
   async assertAllowed(attempt: LoginAttempt): Promise<void> {
     const { counters, known } = this.#plan(attempt);
-    const isKnown = await this.#store(() => this.#counters.exists(known));
-    // The known address is exempt from the user counters: they are not checked, only fed.
-    const checked = isKnown ? counters.filter((c) => c.limit !== 'user') : counters;
+    const slots = counters.map((c) => ({ key: c.key, limit: c.max, windowMs: c.windowMs, exemptIfKnown: c.limit === 'user' }));
     const deadline = performance.now() + MAX_SLOT_WAIT_MS;
     for (let pause = 2; ; pause = Math.min(pause * 2, 40)) {
-      const results = await this.#store(() => Promise.all(checked.map((c) => this.#counters.reserve(c.key, c.max, c.windowMs))));
-      const reserved = checked.filter((_, i) => results[i]?.state === 'reserved');
-      if (reserved.length === checked.length) {
-        this.#attempts.set(attempt, { counters, reserved: new Set(reserved), known });
+      const { states } = await this.#store(() => this.#counters.reserve(slots, known));
+      if (states.every((s) => s.state === 'reserved' || s.state === 'exempt')) {
+        this.#attempts.set(attempt, { counters, reserved: new Set(counters.filter((_, i) => states[i]?.state === 'reserved')), known });
         return;
       }
-      // All or nothing: a slot held while waiting for another would only make others wait.
-      await this.#store(() => Promise.all(reserved.map((c) => this.#counters.settle(c.key, true, false))));
       let locked: [Counter, number] | undefined;
-      for (const [i, result] of results.entries()) {
-        if (result.state === 'locked' && (!locked || result.msBeforeReset > locked[1])) locked = [checked[i] as Counter, result.msBeforeReset];
+      for (const [i, result] of states.entries()) {
+        if (result.state === 'locked' && (!locked || result.msBeforeReset > locked[1])) locked = [counters[i] as Counter, result.msBeforeReset];
       }
       if (locked) throw this.#refuse(locked[0].limit, locked[1]);
       if (performance.now() > deadline) {
-        const busy = checked[results.findIndex((r) => r.state === 'busy')] as Counter;
+        const busy = counters[states.findIndex((s) => s.state === 'busy')] as Counter;
         throw this.#refuse(busy.limit, 1000);
       }
       await sleep(pause + Math.random() * pause);
@@ -163,7 +159,9 @@ export class LoginLimiter implements LoginGuard {
   /** Every counter of the attempt counts one failure; reaching a limit is worth a warning to operators. */
   async recordFailure(attempt: LoginAttempt): Promise<void> {
     const state = this.#take(attempt);
-    const counts = await this.#store(() => Promise.all(state.counters.map((c) => this.#counters.fail(c.key, c.windowMs, state.reserved.has(c)))));
+    const counts = await this.#store(() =>
+      this.#counters.fail(state.counters.map((c) => ({ key: c.key, windowMs: c.windowMs, reserved: state.reserved.has(c) }))),
+    );
     const reached = state.counters.filter((c, i) => counts[i]?.failures === c.max).map((c) => (c.clearedBySuccess ? c.limit : 'user_daily'));
     if (reached.length > 0) {
       this.#log.warn({ limits: reached, clientId: attempt.clientId, ip: attempt.ip }, 'failed-login limit reached');
@@ -173,29 +171,28 @@ export class LoginLimiter implements LoginGuard {
   /** Clears every counter but the daily cap, gives the slots back and remembers the address. */
   async recordSuccess(attempt: LoginAttempt): Promise<void> {
     const state = this.#take(attempt);
-    await this.#store(() =>
-      Promise.all([
-        ...state.counters
-          .filter((c) => c.clearedBySuccess || state.reserved.has(c))
-          .map((c) => this.#counters.settle(c.key, state.reserved.has(c), c.clearedBySuccess)),
-        this.#counters.remember(state.known, this.#knownAddressTtlMs),
-      ]),
-    );
+    const settled = state.counters
+      .filter((c) => c.clearedBySuccess || state.reserved.has(c))
+      .map((c) => ({ key: c.key, reserved: state.reserved.has(c), clear: c.clearedBySuccess }));
+    await this.#store(() => this.#counters.settle(settled, { key: state.known, ttlMs: this.#knownAddressTtlMs }));
   }
 
   async release(attempt: LoginAttempt): Promise<void> {
     const state = this.#take(attempt);
-    await this.#store(() => Promise.all([...state.reserved].map((c) => this.#counters.settle(c.key, true, false))));
+    if (state.reserved.size === 0) return;
+    await this.#store(() => this.#counters.settle([...state.reserved].map((c) => ({ key: c.key, reserved: true, clear: false }))));
   }
 
   /** A failed client authentication: a guess at a client secret, from this address. */
   async recordClientFailure(clientId: string | undefined, ip: string): Promise<void> {
-    await this.#store(() => Promise.all(this.#addressCounters(clientId, ip).map((c) => this.#counters.fail(c.key, c.windowMs, false))));
+    await this.#store(() =>
+      this.#counters.fail(this.#addressCounters(clientId, ip).map((c) => ({ key: c.key, windowMs: c.windowMs, reserved: false }))),
+    );
   }
 
   async recordMalformed(ip: string): Promise<void> {
     const [byIp] = this.#addressCounters(undefined, ip);
-    await this.#store(() => this.#counters.fail(byIp.key, byIp.windowMs, false));
+    await this.#store(() => this.#counters.fail([{ key: byIp.key, windowMs: byIp.windowMs, reserved: false }]));
   }
 
   /** The attempt's state; without assertAllowed before (no slots held), its counters all the same. */
