@@ -20,28 +20,31 @@ export interface UsersRepository {
   upgradePasswordHash(id: number, oldHash: string, newHash: string): Promise<void>;
 }
 
+/**
+ * One statement per lookup, the reseller's client id joined in: raw SQL rather than a model query
+ * with `include`, which ran Prisma's query compiler on every password grant and read the reseller
+ * with a second statement. Same shape whether or not a user matches (an unknown e-mail is no row),
+ * so a lookup costs the same either way.
+ */
 export function createUsersRepository(prisma: PrismaClient): UsersRepository {
-  const include = { reseller: { select: { clientId: true } } } as const;
-  type Row = { id: number; email: string; name: string; resellerId: string; passwordHash: string; active: boolean; reseller: { clientId: number } };
-  const toRecord = (row: Row): UserRecord => ({
-    id: row.id,
-    email: row.email,
-    name: row.name,
-    resellerId: row.resellerId,
-    clientId: row.reseller.clientId,
-    passwordHash: row.passwordHash,
-    active: row.active,
-  });
   return {
     findByEmail: (email) =>
       withDatabase(async () => {
-        const row = await prisma.user.findUnique({ where: { email: email.toLowerCase() }, include });
-        return row ? toRecord(row) : null;
+        const rows = await prisma.$queryRaw<UserRecord[]>`
+          SELECT u.id, u.email, u.name, u.reseller_id AS "resellerId", r.client_id AS "clientId",
+                 u.password_hash AS "passwordHash", u.active
+          FROM users u JOIN resellers r ON r.reseller_id = u.reseller_id
+          WHERE u.email = ${email.toLowerCase()}`;
+        return rows[0] ?? null;
       }),
     findById: (id) =>
       withDatabase(async () => {
-        const row = await prisma.user.findUnique({ where: { id }, include });
-        return row ? toRecord(row) : null;
+        const rows = await prisma.$queryRaw<UserRecord[]>`
+          SELECT u.id, u.email, u.name, u.reseller_id AS "resellerId", r.client_id AS "clientId",
+                 u.password_hash AS "passwordHash", u.active
+          FROM users u JOIN resellers r ON r.reseller_id = u.reseller_id
+          WHERE u.id = ${id}`;
+        return rows[0] ?? null;
       }),
     upgradePasswordHash: (id, oldHash, newHash) =>
       withDatabase(async () => {
