@@ -74,7 +74,7 @@ const invalidResellerIdOnly = error('`validation_failed`: `resellerId` is not 1 
 const resellerNotFound = error('No API access was ever configured for this reseller.', { not_found: ['Never configured', ex.resellerNotFound] });
 
 /** Keyed by `METHOD url` as Fastify registers the route (a route of several methods: its first). */
-export const ADMIN_OPERATIONS: Record<string, OperationResponses> = {
+const OPERATIONS: Record<string, OperationResponses> = {
   'PUT /admin/resellers/:resellerId/api': {
     200: { description: 'Updated, or switched on again: the API-access object.', examples: { updated: example('Updated', ex.apiAccessExample) } },
     201: {
@@ -89,6 +89,16 @@ export const ADMIN_OPERATIONS: Record<string, OperationResponses> = {
           email: 'meu_nome@aqui',
           password: 'minha-senha-secreta',
           allowedIp: '192.168.123.456/32',
+        }),
+      ],
+      unknown_field: [
+        'A field the API does not have (a typo is never dropped silently)',
+        ex.rejected('body', resellerApiBody, {
+          name: 'meu nome aqui',
+          email: 'meu_nome@aqui.com.br',
+          password: 'minha-senha-secreta',
+          allowedIp: '192.168.123.0/24',
+          allowed_ip: '10.0.0.0/8',
         }),
       ],
       password_required: ['First save without a password', ex.passwordRequired],
@@ -138,6 +148,7 @@ export const ADMIN_OPERATIONS: Record<string, OperationResponses> = {
     },
     400: error('`validation_failed` naming the bad field, or a body that is not JSON (`bad_request`).', {
       validation_failed: ['Empty name', ex.rejected('body', resourceServerBody, { name: '  ' })],
+      unknown_field: ['A field the API does not have', ex.rejected('body', resourceServerBody, { name: 'DBS API', nome: 'DBS API' })],
       bad_request: ['Unparsable JSON', ex.unparsableBody],
     }),
     ...withBody,
@@ -175,3 +186,20 @@ export const ADMIN_OPERATIONS: Record<string, OperationResponses> = {
     ),
   },
 };
+
+/** RFC 9111 §5.2.2.5: every /admin/* answer, errors included, holds a client secret or personal data. */
+const ADMIN_NO_STORE: Record<string, HeaderDoc> = {
+  'Cache-Control': {
+    description: 'Always `no-store`: no cache may keep a secret or an e-mail (RFC 9111 §5.2.2.5).',
+    type: 'string',
+    example: 'no-store',
+  },
+  Pragma: { description: 'Always `no-cache`, for HTTP/1.0 caches.', type: 'string', example: 'no-cache' },
+};
+
+const withNoStore = (responses: OperationResponses): OperationResponses =>
+  Object.fromEntries(Object.entries(responses).map(([status, doc]) => [status, { ...doc, headers: { ...ADMIN_NO_STORE, ...doc.headers } }]));
+
+export const ADMIN_OPERATIONS: Record<string, OperationResponses> = Object.fromEntries(
+  Object.entries(OPERATIONS).map(([operation, responses]) => [operation, operation.includes(' /admin/') ? withNoStore(responses) : responses]),
+);

@@ -312,10 +312,33 @@ t.test('admin port: the documented examples are what the service answers', async
       },
     },
     {
+      operation: 'PUT /admin/resellers/{resellerId}/api',
+      status: 400,
+      example: 'unknown_field',
+      request: {
+        method: 'PUT',
+        url: '/admin/resellers/6/api',
+        headers: auth,
+        payload: {
+          name: 'meu nome aqui',
+          email: 'meu_nome@aqui.com.br',
+          password: 'minha-senha-secreta',
+          allowedIp: '192.168.123.0/24',
+          allowed_ip: '10.0.0.0/8',
+        },
+      },
+    },
+    {
       operation: 'GET /admin/resellers',
       status: 400,
       example: 'validation_failed',
       request: { method: 'GET', url: '/admin/resellers?limit=500', headers: auth },
+    },
+    {
+      operation: 'POST /admin/resource-servers',
+      status: 400,
+      example: 'unknown_field',
+      request: { method: 'POST', url: '/admin/resource-servers', headers: auth, payload: { name: 'DBS API', nome: 'DBS API' } },
     },
     {
       operation: 'POST /admin/resource-servers',
@@ -341,6 +364,9 @@ t.test('admin port: the documented examples are what the service answers', async
     const res = await ctx.adminApp.inject(request);
     t.equal(res.statusCode, status, `${request.method} ${request.url}: ${status}`);
     t.same(res.json(), example(operation, status, name), `${operation} ${status}: the documented ${name} body`);
+    if (operation.includes(' /admin/')) {
+      t.equal(res.headers['cache-control'], header(operation, status, 'Cache-Control'), `${operation} ${status}: the documented Cache-Control`);
+    }
   }
   const noToken = await ctx.adminApp.inject({ method: 'GET', url: '/admin/resellers' });
   t.equal(noToken.headers['www-authenticate'], header('GET /admin/resellers', 401, 'WWW-Authenticate'), 'the documented bearer challenge');
@@ -350,6 +376,8 @@ t.test('admin port: the documented examples are what the service answers', async
   // Success examples: shaped as a real answer, and only the imported client's shows secretRotationRequired.
   const shown = await ctx.adminApp.inject({ method: 'GET', url: `/admin/resellers/${taken.resellerId}/api`, headers: auth });
   t.equal(shown.statusCode, 200);
+  t.equal(header('GET /admin/resellers/{resellerId}/api', 200, 'Cache-Control'), 'no-store', 'the secret is documented as not to be cached');
+  t.equal(shown.headers['cache-control'], 'no-store', 'and is not');
   const active = example('GET /admin/resellers/{resellerId}/api', 200, 'active') as Record<string, unknown>;
   t.same(Object.keys(active), Object.keys(shown.json()), 'the 200 example has the fields of a real answer, in order');
   t.notOk('secretRotationRequired' in active, 'an active access shows no secretRotationRequired');

@@ -24,7 +24,7 @@ export default fp<SwaggerOptions>(
       openapi: opts.document,
       transform: (input) => {
         const methods = ([] as string[]).concat(input.route.method);
-        if (methods.length > 1) methodsByUrl.set(input.url, methods);
+        if (methods.length > 1 && !input.schema?.hide) methodsByUrl.set(input.url, methods);
         const schema = documentedOperation(methods[0] ?? '', input.url, input.schema);
         return jsonSchemaTransform({ ...input, schema: withConsumes(schema) });
       },
