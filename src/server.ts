@@ -8,6 +8,10 @@ import { createLogger } from './logger.js';
 import { resolveGeneratedSecrets } from './security/generated-secrets.js';
 import { createServices } from './services.js';
 
+const STOP_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
+/** A stop signal repeated within this is the same request to stop (see below). */
+const ECHO_MS = 1000;
+
 async function main(): Promise<void> {
   let config: Config;
   try {
@@ -35,13 +39,33 @@ async function main(): Promise<void> {
   // longest request (requestTimeout, 15 s, app.ts) and closing the connections; the chart's
   // terminationGracePeriodSeconds is at least as long.
   const drainMs = config.shutdownDelay * 1000;
-  closeWithGrace({ delay: drainMs + 25_000, logger: log }, async ({ signal, err }) => {
+  let stopSignal: (typeof STOP_SIGNALS)[number] | undefined;
+  let closing = false;
+  const grace = closeWithGrace({ delay: drainMs + 25_000, logger: log, skip: [...STOP_SIGNALS] }, async ({ signal = stopSignal, err }) => {
+    closing = true;
     if (err) log.error({ err }, 'shutting down after an error');
     else log.info({ signal, drainSeconds: signal === 'SIGTERM' ? config.shutdownDelay : 0 }, 'shutting down');
     await drain(services, [publicApp, adminApp], signal === 'SIGTERM' ? drainMs : 0);
     log.info('listeners closed');
     await services.close();
   });
+  // SIGTERM and SIGINT are ours rather than close-with-grace's, which exits at once on a second
+  // signal: `npm start` runs the server in its place (package.json "start": exec) and forwards
+  // both signals to it, while a terminal's Ctrl-C signals the whole foreground process group, so
+  // one Ctrl-C may arrive twice. The same signal again within ECHO_MS is that echo; any later
+  // one asks for an immediate exit, as close-with-grace's second signal does.
+  let stoppedAt = 0;
+  const onStopSignal = (signal: (typeof STOP_SIGNALS)[number]) => {
+    if (!closing) {
+      stopSignal = signal;
+      stoppedAt = Date.now();
+      void grace.close();
+    } else if (signal !== stopSignal || Date.now() - stoppedAt > ECHO_MS) {
+      log.error({ signal }, 'second signal: exiting at once');
+      process.exit(1);
+    }
+  };
+  for (const signal of STOP_SIGNALS) process.on(signal, onStopSignal);
 
   const publicAddress = await publicApp.listen({ host: config.host, port: config.port });
   const adminAddress = await adminApp.listen({ host: config.host, port: config.adminPort });
