@@ -1,8 +1,19 @@
 // What the import would do to clients, resellers and users, decided before anything is written
 // (a pure function of Passport's rows, the mapping and our rows): creations, field updates (the
-// three-way merge of field-merge.ts), and every conflict, all of them at once so that one run
-// tells the operator everything to fix.
-import { type FieldDigests, type MergeOutcome, type Prefer, fieldDigest, mergeField, storedDigests } from './field-merge.js';
+// three-way merge of field-merge.ts), every invalid entry and every conflict, all of them at once
+// so that one run tells the operator everything to fix. An account with a conflict is left as it
+// is here (none of its fields is written) while every other account is imported, and the
+// revocation flags of its Passport tokens still arrive: Passport's revocations never wait.
+import {
+  type FieldDigests,
+  type MergeOutcome,
+  PASSWORD_REHASH_KEY,
+  type Prefer,
+  fieldDigest,
+  localPasswordDigest,
+  mergeField,
+  storedDigests,
+} from './field-merge.js';
 import type { PassportClient, PassportUser } from './passport-rows.js';
 import { type EntrySources, type SecretValue, consistentEntries, resolveEntry, secretDigest } from './passport-entries.js';
 import type { ResellerMapping } from './reseller-mapping.js';
@@ -68,7 +79,10 @@ export interface UserWrite {
 }
 
 export interface AccountPlan {
+  /** Accounts left as they are here: changed on both sides, or ids already used by something else. */
   conflicts: string[];
+  /** Mapping entries not imported at all: their Passport rows or mapping cannot be imported as they are. */
+  invalid: string[];
   /** Human-readable, one line per created row or changed field. */
   changes: string[];
   createClients: ClientCreate[];
@@ -104,6 +118,7 @@ function userDigests(user: PassportUser): FieldDigests {
 export function planAccounts(input: PlanInput): AccountPlan {
   const plan: AccountPlan = {
     conflicts: [],
+    invalid: [],
     changes: [],
     createClients: [],
     updateClients: [],
@@ -117,15 +132,15 @@ export function planAccounts(input: PlanInput): AccountPlan {
   const emails = new Map<string, string>();
   const resellerOfClient = new Map([...ours.resellers].map(([id, r]) => [r.clientId, id]));
 
-  for (const entry of consistentEntries(input.mapping, input.clients, plan.conflicts)) {
-    const resolved = resolveEntry(entry, input, plan.conflicts);
+  for (const entry of consistentEntries(input.mapping, input.clients, plan.invalid)) {
+    const resolved = resolveEntry(entry, input, plan.invalid);
     if (!resolved) continue;
     const { client, user, networks, secret } = resolved;
     const { resellerId } = entry;
     const email = user.email.toLowerCase();
     const emailOwner = emails.get(email);
     if (emailOwner !== undefined) {
-      plan.conflicts.push(`reseller ${resellerId}: e-mail ${email} is also the user of reseller ${emailOwner} in Passport`);
+      plan.invalid.push(`reseller ${resellerId}: e-mail ${email} is also the user of reseller ${emailOwner} in Passport`);
       continue;
     }
     emails.set(email, resellerId);
@@ -161,14 +176,37 @@ export function planAccounts(input: PlanInput): AccountPlan {
     if (plan.conflicts.length > before) continue;
 
     plan.pairs.push({ clientId: client.id, passportUserId: user.id, resellerId });
+    const staged = stage(plan);
     planClient(plan, resellerId, client, secret, networks, ourClient, prefer);
     if (!ourReseller) {
       plan.createResellers.push({ resellerId, clientId: client.id });
       plan.changes.push(`reseller ${resellerId}: created with client ${client.id}`);
     }
     planUser(plan, resellerId, user, ourUser, ours.takenUserIds, prefer);
+    // A field conflict: this account stays exactly as it is, its token flags are still imported.
+    if (plan.conflicts.length > before) staged.undo();
   }
   return plan;
+}
+
+/** Remembers how long the plan's lists are, to drop what one account added to them. */
+function stage(plan: AccountPlan): { undo(): void } {
+  const lists = [
+    plan.changes,
+    plan.createClients,
+    plan.updateClients,
+    plan.createResellers,
+    plan.createUsers,
+    plan.updateUsers,
+    plan.cutOff.clientIds,
+    plan.cutOff.userIds,
+  ] as unknown[][];
+  const lengths = lists.map((l) => l.length);
+  return {
+    undo: () => {
+      for (const [i, list] of lists.entries()) list.length = lengths[i] as number;
+    },
+  };
 }
 
 function planClient(
@@ -216,9 +254,11 @@ function planUser(plan: AccountPlan, resellerId: string, user: PassportUser, our
   const fields: [string, MergeOutcome, () => void][] = [
     ['name', outcome('name', fieldDigest('name', ours.name)), () => (write.name = user.name)],
     ['email', outcome('email', fieldDigest('email', ours.email)), () => (write.email = email)],
-    ['password', outcome('password', fieldDigest('password', ours.passwordHash)), () => (write.passwordHash = user.password)],
+    ['password', outcome('password', localPasswordDigest(ours.passwordHash, last)), () => (write.passwordHash = user.password)],
   ];
   const written = applyOutcomes(plan, `user ${ours.email}`, fields, digests, write.digests);
+  // Passport's hash replaces ours: the re-hash marker no longer describes it.
+  if (write.passwordHash !== undefined) delete write.digests[PASSWORD_REHASH_KEY];
   // API.md: a new password or e-mail cuts the user's tokens off.
   if (write.email !== undefined || write.passwordHash !== undefined) plan.cutOff.userIds.push(ours.id);
   if (written || JSON.stringify(write.digests) !== JSON.stringify(last)) plan.updateUsers.push(write);

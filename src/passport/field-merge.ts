@@ -4,6 +4,8 @@
 //
 //   Passport unchanged since the last import       → ours stays as it is (an admin edit here, or
 //                                                     the argon2id re-hash after a login, is kept)
+//   ours is the login's re-hash of the imported    → counts as unchanged: the password is the one
+//   hash (PASSWORD_REHASH_KEY below)                 imported, only its hash moved to argon2id
 //   Passport changed, ours still as last imported  → take Passport's value
 //   Passport changed, ours changed to the same     → only the digest is brought up to date
 //   both changed, differently                      → conflict (or --prefer passport|local)
@@ -32,6 +34,24 @@ export function mergeField(passportDigest: string, lastDigest: string | undefine
   if (prefer === 'passport') return 'update';
   if (prefer === 'local') return 'record';
   return 'conflict';
+}
+
+/**
+ * A login re-hashes an imported bcrypt hash to argon2id: same password, new hash. It records
+ * `rehashMarker(newHash)` under this key of the row's digests (users-repository.ts), so that the
+ * next import can tell that re-hash from a password changed here.
+ */
+export const PASSWORD_REHASH_KEY = 'passwordRehash';
+
+export function rehashMarker(newHash: string): string {
+  return fieldDigest('password', newHash);
+}
+
+/** The digest the merge compares for our password: as last imported when ours is only its re-hash. */
+export function localPasswordDigest(currentHash: string, last: FieldDigests): string {
+  const current = fieldDigest('password', currentHash);
+  const rehash = last[PASSWORD_REHASH_KEY];
+  return rehash !== undefined && rehash === current && last.password !== undefined ? last.password : current;
 }
 
 /** Reads a stored digest object defensively (it is JSON from the database). */

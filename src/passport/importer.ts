@@ -2,23 +2,27 @@
 // users, the reseller mapping and the unexpired tokens' revocation flags into this service, in
 // one transaction per run. Runs again and again without harm: a run that finds nothing new
 // changes nothing. A dry run does everything inside the transaction and rolls it back, so it
-// reports exactly what a real run would do. Any conflict rolls the whole run back.
+// reports exactly what a real run would do. An invalid entry or an account in conflict is left
+// out and listed; everything else is imported, revocations included.
 import type { PrismaClient } from '../generated/prisma/client.js';
 import type { SecretBox } from '../security/secret-box.js';
 import { planAccounts } from './account-plan.js';
 import { advanceSequences, applyAccountPlan, loadOurState, lockAccountTables } from './account-store.js';
 import type { Prefer } from './field-merge.js';
-import { readClients, readUsers } from './passport-rows.js';
+import { readPassportLayout, tableColumns } from './passport-layout.js';
+import { readActivePasswordClients, readClients, readUsers } from './passport-rows.js';
 import { type MappingSpec, readMapping } from './reseller-mapping.js';
-import { type PassportSource, isIdentifier, openPassportSource, placeholders, toId } from './source.js';
+import { isIdentifier, openPassportSource } from './source.js';
 import { type TokenImportCounts, importTokens } from './token-import.js';
 
 export interface ImportOptions {
   /** mysql://, mariadb://, postgres:// or postgresql:// */
   sourceUrl: string;
-  /** Laravel's app.timezone as an offset (Z, -03:00): how its zone-less timestamps are read. */
+  /** Laravel's app.timezone (America/Sao_Paulo, UTC, -03:00): how its zone-less timestamps are read. */
   sourceTimezone: string;
   usersTable: string;
+  /** The auth provider (config/auth.php) whose table is usersTable; default 'users'. */
+  usersProvider?: string;
   mapping: MappingSpec;
   dryRun: boolean;
   prefer: Prefer;
@@ -40,14 +44,17 @@ export interface ImportReport {
   dryRun: boolean;
   /** True only when a real run committed. */
   committed: boolean;
+  /** Accounts left as they are here (changed on both sides, ids used by something else). */
   conflicts: string[];
+  /** Mapping entries not imported: what is wrong with the row. */
+  invalid: string[];
   changes: string[];
   /** Password-grant clients left out because no mapping names them. */
   unmappedClients: number[];
   tokens: TokenImportCounts | null;
 }
 
-class Rollback extends Error {}
+class DryRun extends Error {}
 
 /** Transaction bounds: an import of a large Passport database pages through millions of tokens. */
 const TRANSACTION = { timeout: 30 * 60_000, maxWait: 10_000 };
@@ -58,29 +65,31 @@ export function hasChanges(report: ImportReport): boolean {
   return report.changes.length > 0 || tokenChanges > 0;
 }
 
-async function unmappedPasswordClients(source: PassportSource, mapped: number[]): Promise<number[]> {
-  const notIn = mapped.length > 0 ? `AND id NOT IN (${placeholders(mapped.length)})` : '';
-  const rows = await source.query<{ id: unknown }>(`SELECT id FROM oauth_clients WHERE password_client = ? AND revoked = ? ${notIn} ORDER BY id`, [
-    source.kind === 'mysql' ? 1 : true,
-    source.kind === 'mysql' ? 0 : false,
-    ...mapped,
-  ]);
-  return rows.map((r) => toId(r.id)).filter((id): id is number => id !== null);
-}
-
 export async function importPassport(options: ImportOptions, deps: ImportDeps): Promise<ImportReport> {
   if (!isIdentifier(options.usersTable)) throw new Error(`"${options.usersTable}" is not a table name`);
-  const report: ImportReport = { dryRun: options.dryRun, committed: false, conflicts: [], changes: [], unmappedClients: [], tokens: null };
+  const report: ImportReport = {
+    dryRun: options.dryRun,
+    committed: false,
+    conflicts: [],
+    invalid: [],
+    changes: [],
+    unmappedClients: [],
+    tokens: null,
+  };
   const now = new Date();
   const source = await openPassportSource(options.sourceUrl, options.sourceTimezone);
   try {
+    const layout = await readPassportLayout(source);
     const mapping = await readMapping(options.mapping, source);
-    report.conflicts.push(...mapping.problems);
+    report.invalid.push(...mapping.problems);
     const clientIds = [...new Set(mapping.entries.map((m) => m.clientId))];
-    const clients = await readClients(source, clientIds);
+    const clients = await readClients(source, layout, clientIds);
     const userIds = mapping.entries.map((m) => m.userId ?? clients.get(m.clientId)?.userId ?? null).filter((id): id is number => id !== null);
-    const users = await readUsers(source, options.usersTable, [...new Set(userIds)]);
-    report.unmappedClients = await unmappedPasswordClients(source, clientIds);
+    const softDeletes = (await tableColumns(source, options.usersTable)).has('deleted_at');
+    const users = await readUsers(source, options.usersTable, [...new Set(userIds)], softDeletes);
+    const mapped = new Set(clientIds);
+    // After the cut-over these clients get invalid_client: the runbook asks to map or retire them.
+    report.unmappedClients = (await readActivePasswordClients(source, layout)).map((c) => c.id).filter((id) => !mapped.has(id));
 
     let cutOff = { clientIds: [] as number[], userIds: [] as number[] };
     try {
@@ -95,19 +104,20 @@ export async function importPassport(options: ImportOptions, deps: ImportDeps): 
           prefer: options.prefer,
           parseNetworks: options.parseNetworks,
           defaultAllowedNetworks: options.defaultAllowedNetworks,
+          usersProvider: options.usersProvider ?? 'users',
         });
         report.conflicts.push(...plan.conflicts);
+        report.invalid.push(...plan.invalid);
         report.changes.push(...plan.changes);
-        if (report.conflicts.length > 0) throw new Rollback();
         const ourUserIds = await applyAccountPlan(tx, plan, deps.secretBox);
         report.tokens = await importTokens(tx, source, plan.pairs, ourUserIds, now);
         cutOff = plan.cutOff;
-        if (options.dryRun) throw new Rollback();
+        if (options.dryRun) throw new DryRun();
         await advanceSequences(tx);
       }, TRANSACTION);
       report.committed = true;
     } catch (err) {
-      if (!(err instanceof Rollback)) throw err;
+      if (!(err instanceof DryRun)) throw err;
       return report;
     }
     if (cutOff.clientIds.length + cutOff.userIds.length > 0) await deps.revokeTokens?.(cutOff);

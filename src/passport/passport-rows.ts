@@ -1,7 +1,8 @@
-// Reads Laravel Passport 12's tables (oauth_clients, the users table, oauth_access_tokens,
+// Reads Laravel Passport 10–13's tables (passport-layout.ts tells which) (oauth_clients, the users table, oauth_access_tokens,
 // oauth_refresh_tokens) into plain rows. Batches are bounded: lists of ids are read in chunks,
 // and tokens page through their primary key, so a Passport database with millions of tokens
 // never sits in memory at once.
+import type { PassportLayout } from './passport-layout.js';
 import { type PassportSource, placeholders, toBoolean, toId } from './source.js';
 
 export interface PassportClient {
@@ -12,6 +13,8 @@ export interface PassportClient {
   secret: string | null;
   passwordClient: boolean;
   revoked: boolean;
+  /** The auth provider whose users the password grant checks (config/auth.php); null: the guard's default. */
+  provider: string | null;
 }
 
 export interface PassportUser {
@@ -20,6 +23,8 @@ export interface PassportUser {
   email: string;
   /** Laravel's Hash: bcrypt ($2y$) by default. */
   password: string;
+  /** Soft-deleted (SoftDeletes' deleted_at set): Laravel's user provider no longer finds it. */
+  deleted: boolean;
 }
 
 export interface PassportAccessToken {
@@ -63,39 +68,81 @@ function scopeList(value: unknown): string[] {
 
 type Row = Record<string, unknown>;
 
-export async function readClients(source: PassportSource, ids: readonly number[]): Promise<Map<number, PassportClient>> {
+/** Passport 13 lists a client's grants as a JSON array in a text column. */
+function grantsPassword(value: unknown): boolean {
+  if (typeof value !== 'string') return false;
+  try {
+    const parsed: unknown = JSON.parse(value);
+    return Array.isArray(parsed) && parsed.includes('password');
+  } catch {
+    return false;
+  }
+}
+
+function clientColumns(layout: PassportLayout): string {
+  return [
+    'id',
+    layout.userColumn ? 'user_id' : 'NULL AS user_id',
+    'name',
+    'secret',
+    layout.passwordClient === 'password_client' ? 'password_client' : 'grant_types',
+    'revoked',
+    layout.provider ? 'provider' : 'NULL AS provider',
+  ].join(', ');
+}
+
+function toClient(row: Row, layout: PassportLayout): PassportClient | null {
+  const id = toId(row.id);
+  if (id === null) return null;
+  return {
+    id,
+    userId: toId(row.user_id),
+    name: text(row.name),
+    secret: row.secret === null || row.secret === undefined || row.secret === '' ? null : String(row.secret),
+    passwordClient: layout.passwordClient === 'password_client' ? toBoolean(row.password_client) : grantsPassword(row.grant_types),
+    revoked: toBoolean(row.revoked),
+    provider: row.provider === null || row.provider === undefined || row.provider === '' ? null : String(row.provider),
+  };
+}
+
+export async function readClients(source: PassportSource, layout: PassportLayout, ids: readonly number[]): Promise<Map<number, PassportClient>> {
   const clients = new Map<number, PassportClient>();
   for (const chunk of chunks(ids)) {
-    const rows = await source.query<Row>(
-      `SELECT id, user_id, name, secret, password_client, revoked FROM oauth_clients WHERE id IN (${placeholders(chunk.length)})`,
-      chunk,
-    );
+    const rows = await source.query<Row>(`SELECT ${clientColumns(layout)} FROM oauth_clients WHERE id IN (${placeholders(chunk.length)})`, chunk);
     for (const row of rows) {
-      const id = toId(row.id);
-      if (id === null) continue;
-      clients.set(id, {
-        id,
-        userId: toId(row.user_id),
-        name: text(row.name),
-        secret: row.secret === null || row.secret === undefined || row.secret === '' ? null : String(row.secret),
-        passwordClient: toBoolean(row.password_client),
-        revoked: toBoolean(row.revoked),
-      });
+      const client = toClient(row, layout);
+      if (client) clients.set(client.id, client);
     }
   }
   return clients;
 }
 
-export async function readUsers(source: PassportSource, table: string, ids: readonly number[]): Promise<Map<number, PassportUser>> {
+/** Every password-grant client Passport still accepts, in id order (a Passport database has few clients). */
+export async function readActivePasswordClients(source: PassportSource, layout: PassportLayout): Promise<PassportClient[]> {
+  const rows = await source.query<Row>(`SELECT ${clientColumns(layout)} FROM oauth_clients ORDER BY id`);
+  return rows.flatMap((row) => {
+    const client = toClient(row, layout);
+    return client?.passwordClient && !client.revoked ? [client] : [];
+  });
+}
+
+export async function readUsers(
+  source: PassportSource,
+  table: string,
+  ids: readonly number[],
+  softDeletes: boolean,
+): Promise<Map<number, PassportUser>> {
   const users = new Map<number, PassportUser>();
+  const deleted = softDeletes ? 'deleted_at' : 'NULL AS deleted_at';
   for (const chunk of chunks(ids)) {
     const rows = await source.query<Row>(
-      `SELECT id, name, email, password FROM ${source.quote(table)} WHERE id IN (${placeholders(chunk.length)})`,
+      `SELECT id, name, email, password, ${deleted} FROM ${source.quote(table)} WHERE id IN (${placeholders(chunk.length)})`,
       chunk,
     );
     for (const row of rows) {
       const id = toId(row.id);
-      if (id !== null) users.set(id, { id, name: text(row.name), email: text(row.email), password: text(row.password) });
+      if (id === null) continue;
+      users.set(id, { id, name: text(row.name), email: text(row.email), password: text(row.password), deleted: row.deleted_at != null });
     }
   }
   return users;

@@ -3,11 +3,23 @@
 // file. Each entry names the reseller and its client, and optionally the Passport user the
 // client authenticates (else oauth_clients.user_id) and the client's allowed networks.
 import { readFile } from 'node:fs/promises';
+import { tableColumns } from './passport-layout.js';
 import { type PassportSource, isIdentifier, toId } from './source.js';
 
 export type MappingSpec =
   | { kind: 'csv'; path: string }
-  | { kind: 'table'; table: string; resellerColumn: string; clientColumn: string; userColumn?: string; allowedIpColumn?: string };
+  | {
+      kind: 'table';
+      table: string;
+      resellerColumn: string;
+      clientColumn: string;
+      userColumn?: string;
+      allowedIpColumn?: string;
+      /** An SQL condition on the table's rows, as the operator wrote it (--map-where). */
+      where?: string;
+      /** Keep soft-deleted rows (by default a `deleted_at` column, when there is one, must be NULL). */
+      includeDeleted?: boolean;
+    };
 
 export interface ResellerMapping {
   resellerId: string;
@@ -72,16 +84,28 @@ function entry(origin: string, reseller: unknown, client: unknown, user: unknown
   return { resellerId, clientId, userId, allowedIp, origin };
 }
 
+/**
+ * A first line of column names (`reseller_id,client_id`, `id,oauth_client_id`, …): its client
+ * id field is a name, where a data line has a number.
+ */
+function isHeader(fields: string[]): boolean {
+  return fields.length >= 2 && /^[A-Za-z_][A-Za-z0-9_ ]*$/.test(fields[1] ?? '');
+}
+
 /** reseller_id,client_id[,user_id[,allowed_ip]]; an optional header line; blank lines and # comments skipped. */
 export function parseMappingCsv(text: string): MappingResult {
   const entries: ResellerMapping[] = [];
   const problems: string[] = [];
   let first = true;
-  for (const [index, raw] of text.split(/\r?\n/).entries()) {
+  // A spreadsheet's UTF-8 export starts with a byte-order mark.
+  for (const [index, raw] of text
+    .replace(/^\uFEFF/, '')
+    .split(/\r?\n/)
+    .entries()) {
     const line = raw.trim();
     if (line === '' || line.startsWith('#')) continue;
     const fields = splitCsvLine(line);
-    const header = first && fields[0]?.toLowerCase() === 'reseller_id';
+    const header = first && isHeader(fields);
     first = false;
     if (header) continue;
     if (fields.length < 2 || fields.length > 4) {
@@ -108,8 +132,13 @@ export async function readMapping(spec: MappingSpec, source: PassportSource): Pr
     spec.userColumn ? `${q(spec.userColumn)} AS user_id` : 'NULL AS user_id',
     spec.allowedIpColumn ? `${q(spec.allowedIpColumn)} AS allowed_ip` : 'NULL AS allowed_ip',
   ];
+  const conditions = [`${q(spec.clientColumn)} IS NOT NULL`];
+  // Laravel's SoftDeletes: a deleted reseller row is still in the table, with deleted_at set.
+  if (!spec.includeDeleted && (await tableColumns(source, spec.table)).has('deleted_at')) conditions.push(`${q('deleted_at')} IS NULL`);
+  // The operator's own condition, run on the read-only snapshot connection (one statement only).
+  if (spec.where !== undefined) conditions.push(`(${spec.where})`);
   const rows = await source.query<Record<string, unknown>>(
-    `SELECT ${columns.join(', ')} FROM ${q(spec.table)} WHERE ${q(spec.clientColumn)} IS NOT NULL ORDER BY ${q(spec.resellerColumn)}`,
+    `SELECT ${columns.join(', ')} FROM ${q(spec.table)} WHERE ${conditions.join(' AND ')} ORDER BY ${q(spec.resellerColumn)}`,
   );
   const entries: ResellerMapping[] = [];
   const problems: string[] = [];

@@ -1,6 +1,7 @@
 // The reseller API users that the password grant authenticates.
 import { withDatabase } from '../db/errors.js';
 import type { PrismaClient } from '../generated/prisma/client.js';
+import { PASSWORD_REHASH_KEY, rehashMarker } from '../passport/field-merge.js';
 
 export interface UserRecord {
   id: number;
@@ -49,7 +50,13 @@ export function createUsersRepository(prisma: PrismaClient): UsersRepository {
     upgradePasswordHash: (id, oldHash, newHash) =>
       withDatabase(async () => {
         // Only if unchanged meanwhile: an admin's new password must win over a login's re-hash.
-        await prisma.user.updateMany({ where: { id, passwordHash: oldHash }, data: { passwordHash: newHash } });
+        // An imported user's row also records that the new hash is a re-hash (field-merge.ts), so
+        // that the next Passport import does not take it for a password changed here.
+        await prisma.$executeRaw`
+          UPDATE users SET password_hash = ${newHash}, updated_at = now(),
+            passport_import = CASE WHEN passport_import IS NULL THEN NULL
+              ELSE passport_import || jsonb_build_object(${PASSWORD_REHASH_KEY}::text, ${rehashMarker(newHash)}::text) END
+          WHERE id = ${id} AND password_hash = ${oldHash}`;
       }),
   };
 }

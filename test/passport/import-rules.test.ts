@@ -1,6 +1,6 @@
 // The import's pure rules: the reseller-mapping CSV and the three-way field merge.
 import t from 'tap';
-import { fieldDigest, mergeField } from '../../src/passport/field-merge.js';
+import { PASSWORD_REHASH_KEY, fieldDigest, localPasswordDigest, mergeField, rehashMarker } from '../../src/passport/field-merge.js';
 import { parseMappingCsv, splitCsvLine } from '../../src/passport/reseller-mapping.js';
 
 t.test('mapping CSV: reseller_id,client_id[,user_id[,allowed_ip]], header and comments optional', async (t) => {
@@ -22,6 +22,11 @@ t.test('mapping CSV: reseller_id,client_id[,user_id[,allowed_ip]], header and co
     'line 9: expected reseller_id,client_id[,user_id[,allowed_ip]], got 1 fields',
   ]);
   t.same(parseMappingCsv('6,19\n').entries.length, 1, 'no header needed');
+  // The DBS table's own column names as a header (an export of `revendas`).
+  const exported = parseMappingCsv('id,oauth_client_id,api_user_id,ip_liberado\n6,19,,\n');
+  t.same([exported.entries.map((e) => e.origin), exported.problems], [['line 2'], []], 'a header starting id, is a header');
+  t.same(parseMappingCsv('\uFEFFid,oauth_client_id\n6,19').problems, [], 'with a byte-order mark too');
+  t.same(parseMappingCsv('x9,19\n').entries.length, 1, 'a first line with a numeric client id is data');
   t.same(parseMappingCsv('6,3000000000').problems, ['line 1: client id "3000000000" is not a positive 32-bit integer']);
 });
 
@@ -35,4 +40,16 @@ t.test('three-way merge of one field', async (t) => {
   t.equal(mergeField(b, a, c, 'local'), 'record');
   t.equal(mergeField(b, undefined, c, 'fail'), 'update', 'never recorded: ours counts as imported');
   t.not(fieldDigest('name', 'x'), fieldDigest('email', 'x'), 'digests are per field');
+});
+
+t.test('a login re-hash of the imported password is not a change made here', async (t) => {
+  const imported = fieldDigest('password', '$2y$12$imported');
+  const last = { password: imported, [PASSWORD_REHASH_KEY]: rehashMarker('$argon2id$rehash') };
+  t.equal(localPasswordDigest('$argon2id$rehash', last), imported, 'the re-hash counts as the imported hash');
+  t.equal(
+    mergeField(fieldDigest('password', '$2y$12$changed-in-passport'), imported, localPasswordDigest('$argon2id$rehash', last), 'fail'),
+    'update',
+  );
+  t.equal(localPasswordDigest('$argon2id$set-by-an-admin', last), fieldDigest('password', '$argon2id$set-by-an-admin'), 'another hash is a change');
+  t.equal(localPasswordDigest('$argon2id$rehash', { password: imported }), fieldDigest('password', '$argon2id$rehash'), 'no marker, no exception');
 });

@@ -12,6 +12,7 @@ import type { Test } from 'tap';
 import type { ImportOptions } from '../../src/passport/importer.js';
 import { parseNetworks } from '../../src/security/networks.js';
 import { createTestDatabase } from '../helper.js';
+import { type PassportLayoutName, passportDdl } from './passport-migrations.js';
 
 export const MYSQL_URL = process.env.TEST_MYSQL_URL;
 export const POSTGRES_URL = process.env.TEST_DATABASE_URL;
@@ -22,8 +23,17 @@ export interface SourceDb {
   exec(sql: string, params?: unknown[]): Promise<void>;
 }
 
-/** A fresh MariaDB database, dropped at teardown. */
-export async function createMysqlSource(t: Test): Promise<SourceDb> {
+export interface SourceOptions {
+  /** Which Passport's migrations build the tables (default v12.3.0). */
+  layout?: PassportLayoutName;
+}
+
+/** The DBS's own table mapping resellers to Passport clients (with Laravel's SoftDeletes column). */
+const REVENDAS =
+  'CREATE TABLE revendas (id int NOT NULL PRIMARY KEY, nome varchar(255) NOT NULL, oauth_client_id bigint NULL, ip_liberado varchar(255) NULL, api_user_id bigint NULL, deleted_at timestamp NULL)';
+
+/** A fresh MariaDB database with Passport's tables, dropped at teardown. */
+export async function createMysqlSource(t: Test, options: SourceOptions = {}): Promise<SourceDb> {
   const admin = await mysql.createConnection({ uri: MYSQL_URL as string });
   const name = `ra_passport_${randomBytes(5).toString('hex')}`;
   await admin.query(`CREATE DATABASE ${name}`);
@@ -35,7 +45,7 @@ export async function createMysqlSource(t: Test): Promise<SourceDb> {
     await conn.query(`DROP DATABASE IF EXISTS ${name}`);
     await conn.end();
   });
-  await conn.query(MYSQL_SCHEMA);
+  await conn.query(`${passportDdl(options.layout ?? 'v12.3.0', 'mysql')}\n${REVENDAS};`);
   return {
     url: url.toString(),
     async exec(sql, params = []) {
@@ -44,13 +54,13 @@ export async function createMysqlSource(t: Test): Promise<SourceDb> {
   };
 }
 
-/** A fresh PostgreSQL database on the test server, dropped at teardown. */
-export async function createPostgresSource(t: Test): Promise<SourceDb> {
+/** A fresh PostgreSQL database on the test server with Passport's tables, dropped at teardown. */
+export async function createPostgresSource(t: Test, options: SourceOptions = {}): Promise<SourceDb> {
   const url = await createTestDatabase(t);
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   t.teardown(() => client.end());
-  await client.query(POSTGRES_SCHEMA);
+  await client.query(`${passportDdl(options.layout ?? 'v12.3.0', 'postgres')}\n${REVENDAS};`);
   return {
     url,
     async exec(sql, params = []) {
@@ -62,33 +72,6 @@ export async function createPostgresSource(t: Test): Promise<SourceDb> {
     },
   };
 }
-
-// Passport 12's migrations (2016_06_01_*) and Laravel's users table, as `php artisan migrate` creates them.
-const MYSQL_SCHEMA = `
-CREATE TABLE users (id bigint unsigned NOT NULL AUTO_INCREMENT PRIMARY KEY, name varchar(255) NOT NULL, email varchar(255) NOT NULL UNIQUE,
-  email_verified_at timestamp NULL, password varchar(255) NOT NULL, remember_token varchar(100) NULL, created_at timestamp NULL, updated_at timestamp NULL);
-CREATE TABLE oauth_clients (id bigint unsigned NOT NULL AUTO_INCREMENT PRIMARY KEY, user_id bigint unsigned NULL, name varchar(255) NOT NULL,
-  secret varchar(100) NULL, provider varchar(255) NULL, redirect text NOT NULL, personal_access_client tinyint(1) NOT NULL,
-  password_client tinyint(1) NOT NULL, revoked tinyint(1) NOT NULL, created_at timestamp NULL, updated_at timestamp NULL, KEY (user_id));
-CREATE TABLE oauth_access_tokens (id varchar(100) NOT NULL PRIMARY KEY, user_id bigint unsigned NULL, client_id bigint unsigned NOT NULL,
-  name varchar(255) NULL, scopes text NULL, revoked tinyint(1) NOT NULL, created_at timestamp NULL, updated_at timestamp NULL,
-  expires_at datetime NULL, KEY (user_id));
-CREATE TABLE oauth_refresh_tokens (id varchar(100) NOT NULL PRIMARY KEY, access_token_id varchar(100) NOT NULL, revoked tinyint(1) NOT NULL,
-  expires_at datetime NULL, KEY (access_token_id));
-CREATE TABLE revendas (id int NOT NULL PRIMARY KEY, nome varchar(255) NOT NULL, oauth_client_id bigint unsigned NULL, ip_liberado varchar(255) NULL);
-`;
-
-const POSTGRES_SCHEMA = `
-CREATE TABLE users (id bigserial PRIMARY KEY, name varchar(255) NOT NULL, email varchar(255) NOT NULL UNIQUE,
-  email_verified_at timestamp(0) NULL, password varchar(255) NOT NULL, remember_token varchar(100) NULL, created_at timestamp(0) NULL, updated_at timestamp(0) NULL);
-CREATE TABLE oauth_clients (id bigserial PRIMARY KEY, user_id bigint NULL, name varchar(255) NOT NULL, secret varchar(100) NULL,
-  provider varchar(255) NULL, redirect text NOT NULL, personal_access_client boolean NOT NULL, password_client boolean NOT NULL,
-  revoked boolean NOT NULL, created_at timestamp(0) NULL, updated_at timestamp(0) NULL);
-CREATE TABLE oauth_access_tokens (id varchar(100) PRIMARY KEY, user_id bigint NULL, client_id bigint NOT NULL, name varchar(255) NULL,
-  scopes text NULL, revoked boolean NOT NULL, created_at timestamp(0) NULL, updated_at timestamp(0) NULL, expires_at timestamp(0) NULL);
-CREATE TABLE oauth_refresh_tokens (id varchar(100) PRIMARY KEY, access_token_id varchar(100) NOT NULL, revoked boolean NOT NULL, expires_at timestamp(0) NULL);
-CREATE TABLE revendas (id int PRIMARY KEY, nome varchar(255) NOT NULL, oauth_client_id bigint NULL, ip_liberado varchar(255) NULL);
-`;
 
 /** What Laravel's Hash::make writes: bcrypt, cost 10, PHP's `$2y$` prefix. */
 export async function laravelHash(password: string): Promise<string> {
