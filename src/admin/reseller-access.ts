@@ -7,6 +7,9 @@
 // store outage fails the call (503) before anything changed, and AFTER it: the second cut-off
 // bumps the client's generation after the new row is committed, so that a grant that read the old
 // row is refused when it saves (docs/revocation.md), and it is only then that the call answers.
+// The update records the cut-off as pending in its transaction, and the second revocation clears
+// it: if that revocation fails (503 after the commit), the next change of the access, even the
+// same call repeated and so changing nothing, completes it.
 import { ConflictError, NotFoundError, ValidationFailedError } from '../errors.js';
 import type { ResellerAccess, ResellerAccessChanges } from '../repositories/resellers-repository.js';
 import type { ResellerApiInput } from '../schemas/admin.js';
@@ -56,6 +59,12 @@ export function createResellerAccessAdmin(deps: ResellerAccessDeps) {
    * Other instances drop what they cached about clients. A failure is logged, not answered: the
    * change is committed, and a subscriber that lost its connection reloads when it reconnects.
    */
+  /** The revocation after a committed cut-off; only once it is stored is the cut-off no longer pending. */
+  const completeCutOff = async (access: ResellerAccess): Promise<void> => {
+    await revokeTokens(access);
+    await resellers.cutOffDone(access.resellerId);
+  };
+
   const announce = async (): Promise<void> => {
     await events.publish('clients').catch((err: unknown) => log.warn({ err: (err as Error).message }, 'change event not published'));
   };
@@ -102,11 +111,17 @@ export function createResellerAccessAdmin(deps: ResellerAccessDeps) {
     const changed = Object.keys(changes).map((key) => FIELD_NAMES[key as keyof ResellerAccessChanges]);
     // A save that changes nothing (the panel saves the form as it was) writes nothing: updatedAt
     // keeps saying when the access last changed, and the audit trail holds changes only.
-    if (changed.length === 0) return { access: toApiAccess(existing, secretBox), created: false };
-    const cutsOff = changes.email !== undefined || changes.passwordHash !== undefined;
+    if (changed.length === 0) {
+      if (existing.cutOffPending) {
+        await completeCutOff(existing);
+        await announce();
+      }
+      return { access: toApiAccess(existing, secretBox), created: false };
+    }
+    const cutsOff = changes.email !== undefined || changes.passwordHash !== undefined || existing.cutOffPending;
     if (cutsOff) await revokeTokens(existing);
-    const access = await resellers.update(existing.resellerId, changes);
-    if (cutsOff) await revokeTokens(access);
+    const access = await resellers.update(existing.resellerId, changes, cutsOff);
+    if (cutsOff) await completeCutOff(access);
     await announce();
     audit(log, actor, 'reseller.api.update', { resellerId: existing.resellerId, clientId: existing.clientId }, changed);
     return { access: toApiAccess(access, secretBox), created: false };
@@ -147,8 +162,8 @@ export function createResellerAccessAdmin(deps: ResellerAccessDeps) {
     async rotateSecret(resellerId: string, actor: Actor): Promise<ApiAccessView> {
       const existing = await find(resellerId);
       await revokeTokens(existing);
-      const access = await resellers.update(resellerId, { secret: secretBox.seal(generateClientSecret()) });
-      await revokeTokens(access);
+      const access = await resellers.update(resellerId, { secret: secretBox.seal(generateClientSecret()) }, true);
+      await completeCutOff(access);
       await announce();
       audit(log, actor, 'reseller.api.rotate-secret', { resellerId, clientId: existing.clientId }, ['clientSecret']);
       return toApiAccess(access, secretBox);
@@ -166,11 +181,12 @@ export function createResellerAccessAdmin(deps: ResellerAccessDeps) {
       const existing = await find(resellerId);
       await revokeTokens(existing);
       if (existing.switchedOff) {
+        if (existing.cutOffPending) await resellers.cutOffDone(resellerId);
         await announce();
         return toSummary(existing);
       }
-      const access = await resellers.update(resellerId, { active: false });
-      await revokeTokens(access);
+      const access = await resellers.update(resellerId, { active: false }, true);
+      await completeCutOff(access);
       await announce();
       audit(log, actor, 'reseller.api.disable', { resellerId, clientId: existing.clientId }, ['active']);
       return toSummary(access);

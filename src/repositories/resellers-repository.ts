@@ -21,6 +21,8 @@ export interface ResellerAccess {
   active: boolean;
   /** Client and user both disabled: switching the access off has nothing left to write. */
   switchedOff: boolean;
+  /** A cut-off was committed but the revocation after it not confirmed: the next change completes it. */
+  cutOffPending: boolean;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -52,7 +54,13 @@ export interface ResellerPage {
 export interface ResellersRepository {
   find(resellerId: string): Promise<ResellerAccess | null>;
   create(access: NewResellerAccess): Promise<ResellerAccess>;
-  update(resellerId: string, changes: ResellerAccessChanges): Promise<ResellerAccess>;
+  /**
+   * `cutOff`: the change cuts the reseller off, and is recorded as pending in the same transaction
+   * until `cutOffDone` says its revocation is confirmed.
+   */
+  update(resellerId: string, changes: ResellerAccessChanges, cutOff?: boolean): Promise<ResellerAccess>;
+  /** Clears the pending cut-off; the access's updatedAt is left as it is. */
+  cutOffDone(resellerId: string): Promise<void>;
   /** Newest createdAt first; throws on a malformed cursor. */
   list(limit: number, cursor?: string): Promise<ResellerPage>;
 }
@@ -61,6 +69,7 @@ const include = { client: true, user: true } as const;
 
 type Row = {
   resellerId: string;
+  cutOffPending: boolean;
   createdAt: Date;
   updatedAt: Date;
   client: {
@@ -89,6 +98,7 @@ function toAccess(row: Row): ResellerAccess {
     secretHash: row.client.secretHash,
     active: row.client.active && row.user.active,
     switchedOff: !row.client.active && !row.user.active,
+    cutOffPending: row.cutOffPending,
     createdAt: row.createdAt,
     updatedAt,
   };
@@ -147,7 +157,7 @@ export function createResellersRepository(prisma: PrismaClient): ResellersReposi
           .catch(emailConflict),
       ),
 
-    update: (resellerId, changes) =>
+    update: (resellerId, changes, cutOff = false) =>
       withDatabase(() =>
         prisma
           .$transaction(async (tx) => {
@@ -168,11 +178,18 @@ export function createResellersRepository(prisma: PrismaClient): ResellersReposi
               where: { resellerId },
               data: { name: changes.name, email: changes.email?.toLowerCase(), passwordHash: changes.passwordHash, active: changes.active },
             });
-            await tx.reseller.update({ where: { resellerId }, data: { updatedAt: new Date() } });
+            await tx.reseller.update({ where: { resellerId }, data: { updatedAt: new Date(), ...(cutOff ? { cutOffPending: true } : {}) } });
             return toAccess(await tx.reseller.findUniqueOrThrow({ where: { resellerId }, include }));
           })
           .catch(emailConflict),
       ),
+
+    cutOffDone: (resellerId) =>
+      withDatabase(async () => {
+        // Prisma would stamp updatedAt (@updatedAt) on an update through the model: the flag is
+        // bookkeeping, not a change of the access.
+        await prisma.$executeRaw`UPDATE resellers SET cut_off_pending = false WHERE reseller_id = ${resellerId} AND cut_off_pending`;
+      }),
 
     list: (limit, cursor) =>
       withDatabase(async () => {

@@ -113,6 +113,56 @@ eachBackend(t, async (t, backend) => {
     t.equal(await ctx.services.tokenStore.findRefreshToken(issuedMeanwhile?.refresh_token ?? ''), null);
   });
 
+  t.test('the revocation after the commit fails (503): repeating the same call completes the cut-off', async (t) => {
+    // Invariant (docs/revocation.md): once a cut-off has answered 2xx, no token from before it
+    // works, even when an earlier attempt committed the change and then answered 503. Each case
+    // issues a token between the first revocation and the commit (a login that saw the old row),
+    // makes the revocation after the commit fail once, then repeats the call, which now changes
+    // nothing in the database.
+    const cases = [
+      ['password', (body: Record<string, string>) => ({ ...body, password: 'senha-nova-123' })],
+      ['e-mail', (body: Record<string, string>) => ({ ...body, email: `moved.${body.email}` })],
+    ] as const;
+    for (const [what, change] of cases) {
+      const { resellerId, body, access } = await configured();
+      const repository = ctx.services.resellers;
+      const { tokenStore } = ctx.services;
+      const update = repository.update;
+      const revoke = tokenStore.revokeClientTokens;
+      let issuedMeanwhile: { access_token: string } | undefined;
+      let committed = false;
+      repository.update = async (...args) => {
+        issuedMeanwhile = (await login(access, 'senha-original')).json();
+        const updated = await update(...args);
+        committed = true;
+        return updated;
+      };
+      tokenStore.revokeClientTokens = async (clientId) => {
+        if (committed) throw new DependencyUnavailableError('token store', new Error('connection refused'));
+        return revoke.call(tokenStore, clientId);
+      };
+      let first: Awaited<ReturnType<typeof put>>;
+      try {
+        first = await put(resellerId, change(body));
+      } finally {
+        repository.update = update;
+        tokenStore.revokeClientTokens = revoke;
+      }
+      t.equal(first.statusCode, 503, `${what}: the first call answers 503 after its commit`);
+      t.ok(issuedMeanwhile?.access_token, `${what}: a token was issued between the first revocation and the commit`);
+      const token = issuedMeanwhile?.access_token ?? '';
+      t.not(await tokenStore.findAccessToken(token), null, `${what}: that token is still active while the cut-off is pending`);
+
+      const again = await put(resellerId, change(body));
+      t.equal(again.statusCode, 200, `${what}: the repeated call answers 200`);
+      t.equal(await tokenStore.findAccessToken(token), null, `${what}: and no token from before it works`);
+      const row = await ctx.services.db.prisma.reseller.findUniqueOrThrow({ where: { resellerId } });
+      t.equal(row.cutOffPending, false, `${what}: nothing is left pending`);
+      const once = await put(resellerId, change(body));
+      t.equal(once.json().updatedAt, again.json().updatedAt, `${what}: the flag cleared without re-stamping updatedAt`);
+    }
+  });
+
   t.test('two first saves racing: one 201, one 200, one client', async (t) => {
     seq += 1;
     const resellerId = `race${seq}`;
