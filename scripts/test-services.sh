@@ -2,6 +2,9 @@
 # Installs (from Debian's packages) and starts the servers the test suite runs against, then
 # exports TEST_DATABASE_URL and TEST_REDIS_URL. Idempotent: safe to source again and again.
 # Usage: source scripts/test-services.sh
+# Strict while it runs; the caller's shell options are given back at the end, so that a shell
+# that sourced it does not exit on the next failing command.
+caller_shell_options="$(set +o)"
 set -euo pipefail
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -104,3 +107,6 @@ source "$(dirname "${BASH_SOURCE[0]}")/test-redis-modes.sh"
 NODE24_BIN="$("$(dirname "${BASH_SOURCE[0]}")/node24.sh")"
 export NODE24_BIN
 echo "test-services: NODE24_BIN=$NODE24_BIN"
+
+eval "$caller_shell_options"
+unset caller_shell_options
