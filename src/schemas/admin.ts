@@ -200,7 +200,7 @@ export const resourceServerList = z
 
 export const adminError = z
   .object({
-    error: z.string().describe('validation_failed, conflict, not_found, unauthorized, service_unavailable, …').meta({ example: 'validation_failed' }),
+    error: z.string().describe('validation_failed, conflict, not_found, unauthorized, service_unavailable, …'),
     message: z.string(),
     fields: z.record(z.string(), z.string()).optional().describe('For validation_failed and conflict: what is wrong with each field'),
   })

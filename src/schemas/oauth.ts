@@ -72,13 +72,6 @@ export const revokeRequestBody = z
   })
   .describe('RFC 7009 §2.1 revocation request');
 
-export const introspectionRequestBody = z
-  .looseObject({
-    token: parameter('The token a resource server received'),
-    token_type_hint: tokenTypeHint,
-  })
-  .describe('RFC 7662 §2.1 introspection request; the resource server authenticates with HTTP Basic only');
-
 export const activeIntrospectionResponse = z
   .object({
     active: z.literal(true),
