@@ -23,6 +23,9 @@ declare module 'fastify' {
 /** The label for requests no route matched (404s of the not-found handler). */
 const UNMATCHED_ROUTE = 'unmatched';
 
+/** Characters of an unmatched request's path that its line keeps. */
+const MAX_PATH_LENGTH = 200;
+
 export const REQUEST_ID_HEADER = 'x-request-id';
 
 /**
@@ -68,7 +71,7 @@ interface RequestLine {
   reqId: string;
   method: string;
   route: string;
-  /** Only for requests no route matched, without the query string. */
+  /** Only for requests no route matched: without the query string, at most MAX_PATH_LENGTH characters. */
   path?: string;
   status: number;
   durationMs: number;
@@ -130,7 +133,8 @@ export class RequestObserver extends LogController {
       durationMs: Math.round(reply.elapsedTime * 10) / 10,
       ip: request.ip,
     };
-    if (route === UNMATCHED_ROUTE) line.path = request.url.split('?')[0];
+    // Bounded: a probe's path is the caller's to choose (up to Node's 16 KB of headers).
+    if (route === UNMATCHED_ROUTE) line.path = (request.url.split('?')[0] ?? '').slice(0, MAX_PATH_LENGTH);
     if (request.clientId) line.clientId = request.clientId;
     if (status >= 400 && answeredWith.has(request)) Object.assign(line, describeError(request, answeredWith.get(request)));
     if (error) line.err = error.message;
