@@ -14,11 +14,11 @@
 # test/docker/docker-steps.test.ts). It refuses to run a RUN it does not know: change both together.
 
 # Node.js 24, the Active LTS line (Node.js 20 reached its end of life in April 2026), on Debian 12
-# slim. Pinned to the exact release; not yet to a digest: no registry that serves the image is
-# reachable where this file is written, so its digest could not be read. Pin it where one is:
-#   docker buildx imagetools inspect node:24.19.0-bookworm-slim --format '{{json .Manifest.Digest}}'
-# and write FROM node:24.19.0-bookworm-slim@sha256:<digest> (scripts/docker-steps.sh accepts it).
-FROM node:24.19.0-bookworm-slim AS base
+# slim, pinned to the exact release and to the digest of its multi-platform index (amd64, arm64),
+# so a rebuild of the tag upstream cannot change the image under the same Dockerfile. To move to a
+# newer release, read the new index digest where a registry is reachable:
+#   docker buildx imagetools inspect node:<version>-bookworm-slim --format '{{json .Manifest.Digest}}'
+FROM node:24.19.0-bookworm-slim@sha256:3638d9a6fe4030bd716be989438248074489337ba3275657f93595428be4fc03 AS base
 WORKDIR /app
 
 FROM base AS deps
