@@ -1,4 +1,4 @@
-// Issue 5, PostgreSQL outages, against a PostgreSQL cluster this test owns (initdb, pg_ctl stop
+// PostgreSQL outages (docs/security.md, "Outages"), against a PostgreSQL cluster this test owns (initdb, pg_ctl stop
 // -m fast, start): the token endpoint, revocation and the admin API answer 503 with Retry-After at
 // once, introspection keeps answering (it needs only the token store and its in-process resource
 // server credentials), readiness names the database, liveness stays 200; no token is issued while
@@ -11,9 +11,11 @@ import { dedicatedPostgres, waitFor } from './dedicated-servers.js';
 import { type ResourceServer, type TokenPair, assertUnavailable, oauthCalls, registerResourceServer, timed } from './requests.js';
 
 // pg's connectionTimeoutMillis is 3 s and its query timeout the statement timeout + 1 s: a
-// refused connection answers at once, a silent server within those.
+// refused connection answers at once, a silent server within those. The bounds asserted are a
+// generous multiple of those, so that they hold on a loaded machine and still tell an answer from
+// a hang (how fast it answers is bench/'s business).
 const STATEMENT_TIMEOUT_MS = 1500;
-const ANSWER_WITHIN_MS = 4000;
+const ANSWER_WITHIN_MS = 3 * 3000;
 const IN_PROCESS_TOKEN_STORE: Backend = { name: 'embedded', skip: false };
 
 const SERVICE_UNAVAILABLE = { error: 'service_unavailable', message: 'The database is unavailable. Try again shortly.' };
@@ -157,7 +159,7 @@ if (typeof postgres === 'string') {
       await locker.query('LOCK TABLE clients IN ACCESS EXCLUSIVE MODE');
       const { result, ms } = await timed(() => calls.password());
       assertUnavailable(t, result, 'database', 'password grant');
-      t.ok(ms < STATEMENT_TIMEOUT_MS + 1500, `answered in ${Math.round(ms)} ms`);
+      t.ok(ms < 5 * STATEMENT_TIMEOUT_MS, `answered in ${Math.round(ms)} ms`);
     } finally {
       await locker.query('ROLLBACK');
       await locker.end();
