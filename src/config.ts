@@ -1,4 +1,4 @@
-// One zod schema for every environment variable (API.md "Configuration"). loadConfig() is pure:
+// One zod schema for every environment variable (docs/configuration.md documents each one). loadConfig() is pure:
 // it reads the given env object, never the disk, and fails naming the variable at fault.
 import { isIP } from 'node:net';
 import ipaddr from 'ipaddr.js';
@@ -123,7 +123,7 @@ export const configSchema = z.object({
   LOGIN_WINDOW: int(1, 86400 * 7).default(900),
   // Failed password grants per user in 24 hours: unlike the window's counter, a successful login does not clear it.
   LOGIN_MAX_FAILURES_USER_DAILY: int(1, 1_000_000).default(50),
-  // Issue 4: one argon2id at a time leaves the other core of a 2-CPU pod to the event loop, so a
+  // One argon2id at a time leaves the other core of a 2-CPU pod to the event loop, so a
   // login storm cannot starve introspection; raise it with the pod's CPU count (bench/README.md).
   HASH_CONCURRENCY: int(1, 64).default(1),
   // The hashing threads' nice value (setpriority(2), Linux): when every CPU is busy, the event
@@ -139,7 +139,7 @@ export const configSchema = z.object({
   SHUTDOWN_DELAY: int(0, 300).default(5),
 });
 
-/** API.md "Storage": production refuses the embedded defaults and generated secrets. */
+/** Production refuses the embedded defaults and generated secrets (docs/configuration.md, docs/deployment.md "Credentials"). */
 export const PRODUCTION_REQUIRED = ['DATABASE_URL', 'REDIS_URL', 'ADMIN_TOKENS', 'SECRET_KEY'] as const;
 export type ProductionRequirement = (typeof PRODUCTION_REQUIRED)[number];
 
@@ -182,7 +182,7 @@ export interface Config {
   /** Seconds between the resource-server credential cache's freshness checks (docs/revocation.md, "Resource servers"). */
   resourceServersReloadInterval: number;
   passportPublicKey: string | undefined;
-  /** Laravel's APP_KEY, to read Passport refresh tokens during the transition (issue 8). */
+  /** Laravel's APP_KEY, to read Passport refresh tokens during the transition (docs/passport-migration.md). */
   passportAppKey: string | undefined;
   /** Seconds of draining after SIGTERM before the listeners close (docs/deployment.md). */
   shutdownDelay: number;

@@ -85,7 +85,7 @@ export class InvalidScopeError extends OAuthError {
   }
 }
 
-/** The client authenticated but calls from outside its allowed networks (API.md: 403). */
+/** The client authenticated but calls from outside its allowed networks: 403 (docs/resellers.md, "Request"). */
 export class UnauthorizedClientError extends OAuthError {
   constructor(description: string) {
     super(403, 'unauthorized_client', description);
@@ -141,7 +141,7 @@ export class DependencyUnavailableError extends Error {
   }
 }
 
-// Application (admin API) errors: {"error","message","fields"?} as API.md "Admin API" shows.
+// Application (admin API) errors: {"error","message","fields"?} as docs/admin-api.md shows.
 
 export class AppError extends Error {
   readonly headers: Record<string, string> = {};

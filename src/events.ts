@@ -1,5 +1,5 @@
-// Change notifications between instances (issue 4: a removed resource server or a rotated
-// secret must be seen by every instance promptly). Redis pub/sub when Redis is configured, in any
+// Change notifications between instances (a removed resource server or a rotated secret must be
+// seen by every instance promptly: docs/resource-servers.md, "Several instances"). Redis pub/sub when Redis is configured, in any
 // of its modes (a subscriber connection of its own, as Redis requires: src/redis/subscriber.ts);
 // in-process otherwise, where there is only one instance.
 //

@@ -1,4 +1,4 @@
-// Prometheus metrics (API.md "Ops", issue 7), one registry per service instance so that tests
+// Prometheus metrics (docs/deployment.md, "Metrics"), one registry per service instance so that tests
 // can run several instances in one process. Served on the internal port at /metrics.
 import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
 import { RequestHistogram } from './request-histogram.js';

@@ -1,4 +1,4 @@
-// The HTTP latency histogram (issue 7), built for the introspection rate (issue 4). prom-client's
+// The HTTP latency histogram (docs/deployment.md, "Metrics"), built for the introspection rate (docs/scaling.md). prom-client's
 // Histogram#observe validates and hashes the label set on every call, bound children included:
 // about 1.4 µs per request measured on the development machine, a share of the introspection
 // route's own cost that mattered next to the stack's ceiling (bench/README.md). Here a series is

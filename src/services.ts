@@ -44,15 +44,15 @@ export interface Services {
   users: UsersRepository;
   resellers: ResellersRepository;
   resourceServers: ResourceServersRepository;
-  /** In-process credentials of the resource servers, for the introspection hot path (issue 4). */
+  /** In-process credentials of the resource servers, so that introspection needs no database (docs/resource-servers.md). */
   resourceServerCredentials: ResourceServerCredentials;
   hasher: PasswordHasher;
   secretBox: SecretBox;
-  /** Brute-force protection of the password grant (issue 5). */
+  /** Brute-force protection of the password grant (docs/rate-limits.md). */
   loginGuard: LoginGuard;
-  /** Imported Laravel Passport tokens (issue 8), revoked with the user's own tokens. */
+  /** Imported Laravel Passport tokens (docs/passport-migration.md), revoked with the user's own tokens. */
   legacyTokens: LegacyTokensRepository;
-  /** The Laravel Passport transition (issue 8): set while PASSPORT_PUBLIC_KEY is configured. */
+  /** The Laravel Passport transition (docs/passport-migration.md): set while PASSPORT_PUBLIC_KEY is configured. */
   passport: PassportTransition | undefined;
   close(): Promise<void>;
 }

@@ -1,4 +1,4 @@
-// The admin audit trail (issue 3): one structured info line per admin change, saying who (by
+// The admin audit trail (docs/admin-api.md, "Errors, caching and audit"): one structured info line per admin change, saying who (by
 // admin token id, never the token), what and which reseller or resource server. Field names
 // only: a value that changed may be a secret, a password or an e-mail of the previous owner.
 import { createHash } from 'node:crypto';

@@ -1,5 +1,5 @@
 // A reseller's API access, as the panel's "Revendas → API" modal and the ops CLI manage it
-// (API.md "Admin API"): the orchestration of hashing, sealing, token revocation, change events
+// (docs/admin-api.md): the orchestration of hashing, sealing, token revocation, change events
 // and the audit trail over the resellers repository. Knows nothing of HTTP.
 //
 // Ordering: a change that must cut a reseller off (switching the access off, a new password, a new
@@ -105,7 +105,8 @@ export function createResellerAccessAdmin(deps: ResellerAccessDeps) {
       changes.passwordHash = await hasher.hash(input.password);
     }
     if (input.allowedIp.join(',') !== existing.allowedNetworks.join(',')) changes.allowedNetworks = input.allowedIp;
-    // API.md: configuring a switched-off access switches it on again, same client id and secret.
+    // Configuring a switched-off access switches it on again, same client id and secret, so the
+    // reseller's integration works again unchanged (docs/admin-api.md); no revoked token comes back.
     if (!existing.active) changes.active = true;
 
     const changed = Object.keys(changes).map((key) => FIELD_NAMES[key as keyof ResellerAccessChanges]);

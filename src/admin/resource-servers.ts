@@ -1,4 +1,4 @@
-// Resource servers (the DBS API) allowed to introspect (API.md "Admin API"). Their clients have
+// Resource servers (the DBS API) allowed to introspect (docs/admin-api.md, docs/resource-servers.md). Their clients have
 // no grants, so /oauth/token refuses them whatever they send; their secret is shown only once.
 import { NotFoundError } from '../errors.js';
 import { generateClientSecret } from '../security/secret-box.js';

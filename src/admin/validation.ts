@@ -1,4 +1,4 @@
-// Zod issues → the admin API's `fields` (API.md: a 400 naming every bad field), shared by the
+// Zod issues → the admin API's `fields` (docs/input-validation.md: a 400 naming every bad field), shared by the
 // HTTP routes and the CLI so that both say the same thing about the same input.
 import { z } from 'zod';
 import { suggestions } from '../cli/suggest.js';

@@ -1,4 +1,4 @@
-// What the admin API and the CLI show of a reseller's access (API.md "The API-access object").
+// What the admin API and the CLI show of a reseller's access (docs/admin-api.md, "PUT body and the API-access object").
 import type { ResellerAccess } from '../repositories/resellers-repository.js';
 import type { ResourceServer } from '../repositories/resource-servers-repository.js';
 import type { SecretBox } from '../security/secret-box.js';
@@ -29,7 +29,7 @@ export interface ResourceServerView {
   createdAt: string;
 }
 
-/** Without the secret: for lists (API.md: "without secrets"). */
+/** Without the secret: lists never carry secrets (docs/admin-api.md, `GET /admin/resellers`). */
 export function toSummary(access: ResellerAccess): ResellerSummaryView {
   return {
     resellerId: access.resellerId,
@@ -44,7 +44,7 @@ export function toSummary(access: ResellerAccess): ResellerSummaryView {
 }
 
 /**
- * With the decrypted secret, in API.md's field order. A client imported from Passport with only a
+ * With the decrypted secret, in the field order docs/admin-api.md shows. A client imported from Passport with only a
  * bcrypt hash of its secret (Passport::hashClientSecrets) cannot show it: clientSecret is null
  * and secretRotationRequired tells the panel to issue a new one.
  */

@@ -1,5 +1,5 @@
 // The relational store: PostgreSQL when DATABASE_URL is set, else an embedded PGlite database
-// under DATA_DIR (API.md "Storage"). Both are reached through Prisma driver adapters, so there is
+// under DATA_DIR (docs/configuration.md, "Storage"). Both are reached through Prisma driver adapters, so there is
 // no native query engine, and both run the same migrations.
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';

@@ -1,4 +1,4 @@
-// Tells "the database is unreachable" (answered 503, issue 5) from a constraint violation the
+// Tells "the database is unreachable" (answered 503 with Retry-After, docs/security.md "Outages") from a constraint violation the
 // caller handles and from a programming error (a 500 that gets logged).
 import { DependencyUnavailableError } from '../errors.js';
 import { Prisma } from '../generated/prisma/client.js';

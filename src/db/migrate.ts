@@ -1,7 +1,7 @@
 // Applies prisma/migrations/*/migration.sql in order and records each in _prisma_migrations the
 // way `prisma migrate deploy` does (same table, checksum = SHA-256 of the file), so that
 // `prisma migrate status` agrees. The service runs this itself because the Prisma CLI cannot run
-// migrations on these machines without an engine download (../shared/PRISMA-OFFLINE.md), and the
+// migrations on machines that cannot download its native engines (docs/configuration.md, "Storage"), and the
 // embedded PGlite database must be migrated at start-up anyway.
 import { createHash, randomUUID } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';

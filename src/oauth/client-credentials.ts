@@ -1,4 +1,4 @@
-// Client authentication for /oauth/token and /oauth/revoke (RFC 6749 §2.3.1, API.md): in the
+// Client authentication for /oauth/token and /oauth/revoke (RFC 6749 §2.3.1, docs/resellers.md): in the
 // body or by HTTP Basic, never both with a secret, never in the query string.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { InvalidClientError, InvalidRequestError } from '../errors.js';
@@ -32,7 +32,7 @@ export function parseBasic(header: string | undefined): { id: string; secret: st
   }
 }
 
-/** Picks the client's credentials out of the request, enforcing API.md's combination rules. */
+/** Picks the client's credentials out of the request, enforcing the combination rules of docs/resellers.md ("Request"). */
 export function extractClientCredentials(authorization: string | undefined, params: Record<string, string>): ClientCredentials {
   const basic = parseBasic(authorization);
   if (basic === 'malformed') throw new InvalidClientError(true);

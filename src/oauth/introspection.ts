@@ -69,7 +69,7 @@ export function createIntrospection(deps: { tokenStore: TokenStore; issuer: stri
       jti: claims.jti,
     });
 
-  // Member order as API.md shows it. Strings go through JSON.stringify for escaping; numbers
+  // Member order as docs/resource-servers.md shows it. Strings go through JSON.stringify for escaping; numbers
   // are integers from our own store.
   const toJson = (a: ActiveIntrospection): string =>
     `{"active":true,"token_type":"Bearer","scope":${JSON.stringify(a.scope)},"client_id":${JSON.stringify(a.client_id)}` +
@@ -79,14 +79,14 @@ export function createIntrospection(deps: { tokenStore: TokenStore; issuer: stri
   return {
     async introspect(token) {
       if (token.length > MAX_TOKEN_LENGTH) return INACTIVE;
-      // Issue 8: while the Passport transition is on, a JWT (ours never contain a dot) goes to
+      // While the Passport transition is on (docs/passport-migration.md), a JWT (ours never contain a dot) goes to
       // the legacy path alone; no store round trip, and ours cost one string scan more.
       if (legacy && looksLikeJwt(token)) {
         const legacyClaims = await legacy.verify(token);
         return legacyClaims ? answer(legacyClaims) : INACTIVE;
       }
       // Refresh tokens live under another key: looking up access tokens only answers them
-      // inactive (API.md), whatever token_type_hint says (RFC 7662 §2.1 lets the server ignore it).
+      // inactive (docs/resource-servers.md), whatever token_type_hint says (RFC 7662 §2.1 lets the server ignore it).
       const claims = await tokenStore.findAccessToken(token);
       // The store's TTL is the expiry; checking `exp` as well guards against clock skew between
       // this host and Redis (RFC 7662 §2.2: an expired token is not active).

@@ -32,7 +32,7 @@ export function fromLibraryError(err: unknown, context: { usedBasic: boolean; gr
       return new InvalidClientError(context.usedBasic);
     // The library knows grants we do not offer (client_credentials, authorization_code) and
     // rejects them as not allowed for the client: to the caller they are unsupported. A grant we
-    // do offer but the client may not use is an invalid_client (API.md).
+    // do offer but the client may not use is an invalid_client (docs/resellers.md, "Errors").
     case 'unauthorized_client':
       return SUPPORTED_GRANTS.includes(context.grantType ?? '') ? new InvalidClientError(context.usedBasic) : new UnsupportedGrantTypeError();
     case 'invalid_grant':

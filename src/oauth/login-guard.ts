@@ -25,6 +25,6 @@ export interface LoginGuard {
   release(attempt: LoginAttempt): Promise<void>;
   /** A failed client authentication (invalid_client) counts against the address and the client at it. */
   recordClientFailure(clientId: string | undefined, ip: string): Promise<void>;
-  /** A malformed request counts against the caller's address (API.md). */
+  /** A malformed request counts against the caller's address (docs/rate-limits.md). */
   recordMalformed(ip: string): Promise<void>;
 }

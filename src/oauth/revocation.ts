@@ -1,5 +1,5 @@
 // RFC 7009 token revocation without HTTP: the client authenticates as on /oauth/token (without
-// the IP allow-list, API.md), and may revoke only the tokens issued to it. The outcome is for
+// the IP allow-list: docs/resource-servers.md), and may revoke only the tokens issued to it. The outcome is for
 // logs and metrics; the caller always answers 200 (§2.2), so the endpoint is no oracle.
 import { InvalidClientError } from '../errors.js';
 import type { ClientsRepository } from '../repositories/clients-repository.js';
@@ -55,7 +55,8 @@ export async function revokeToken(deps: RevocationDeps, clientId: string, token:
       // §2.1: the server "verifies whether the token was issued to the client making the
       // revocation request"; another client's token is left alone (and still answered 200).
       if (claims.clientId !== clientId) return 'other_client';
-      // The refresh token issued with it stays usable (API.md).
+      // The refresh token issued with it stays usable (docs/revocation.md): revoking an access token
+      // ends only that token, and RFC 7009 §2.1 leaves the refresh token's fate to the server.
       await deps.tokenStore.revokeAccessToken(token);
       return 'revoked_access';
     }

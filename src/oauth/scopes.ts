@@ -1,4 +1,4 @@
-// Scopes (API.md SCOPES): a request may ask for any subset of the configured scopes; "" or none
+// Scopes (SCOPES, docs/configuration.md): a request may ask for any subset of the configured scopes; "" or none
 // means no scope; Passport's "*" means all of them; anything else is invalid_scope.
 import { InvalidScopeError } from '../errors.js';
 

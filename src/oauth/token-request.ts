@@ -1,4 +1,4 @@
-// Turns a parsed /oauth/* body into the flat string parameters of RFC 6749 (API.md):
+// Turns a parsed /oauth/* body into the flat string parameters of RFC 6749 (docs/resellers.md):
 // JSON and form bodies alike, empty strings as omitted (§3.2), repeated or non-string
 // parameters rejected (§3.1: parameters MUST NOT be included more than once), a numeric
 // client_id accepted as Passport integrations send it.

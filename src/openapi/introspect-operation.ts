@@ -1,5 +1,5 @@
 // What the OpenAPI document says about POST /oauth/introspect besides its summary and
-// description (routes/oauth/introspect.ts): security, examples, and each status API.md gives it.
+// description (routes/oauth/introspect.ts): security, examples, and each status docs/resource-servers.md gives it.
 import { introspectionResponse } from '../schemas/oauth.js';
 import { invalidClient, missingParameter, oauthErrorStatus, payloadTooLarge, serverError, temporarilyUnavailable } from './oauth-errors.js';
 import { RESOURCE_SERVER_BASIC } from './public-document.js';

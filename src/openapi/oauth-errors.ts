@@ -1,4 +1,4 @@
-// The error responses of /oauth/* for the OpenAPI document (API.md's error table). Every example
+// The error responses of /oauth/* for the OpenAPI document (the error table of docs/resellers.md). Every example
 // body is made by the error class the server throws in that case (errors.ts), so an example can
 // never disagree with what a reseller actually receives.
 import {

@@ -21,7 +21,7 @@ export interface ResponseDoc {
   examples?: Record<string, ExampleDoc>;
 }
 
-/** RFC 6749 §5.1 and API.md: every /oauth/* response, errors included, must not be cached. */
+/** RFC 6749 §5.1 and docs/resellers.md: every /oauth/* response, errors included, must not be cached. */
 export const NO_STORE_HEADERS: Record<string, HeaderDoc> = {
   'Cache-Control': { description: 'Always `no-store` (RFC 6749 §5.1).', type: 'string', example: 'no-store' },
   Pragma: { description: 'Always `no-cache` (RFC 6749 §5.1).', type: 'string', example: 'no-cache' },

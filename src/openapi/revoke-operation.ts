@@ -1,5 +1,5 @@
 // What the OpenAPI document says about POST /oauth/revoke besides its summary and description
-// (routes/oauth/revoke.ts): the request body per request-bodies.ts, named request examples, and each status API.md gives it.
+// (routes/oauth/revoke.ts): the request body per request-bodies.ts, named request examples, and each status docs/resource-servers.md gives it.
 import { TooManyRequestsError } from '../errors.js';
 import { emptyResponse, revokeRequestBody } from '../schemas/oauth.js';
 import {

@@ -1,5 +1,5 @@
 // The schema of POST /oauth/token: the zod schemas that validate and serialise it
-// (schemas/oauth.ts) with the documentation of API.md around them, for routes/oauth/token.ts.
+// (schemas/oauth.ts) with the documentation of docs/resellers.md around them, for routes/oauth/token.ts.
 import {
   InvalidCredentialsError,
   InvalidRefreshTokenError,
@@ -22,7 +22,7 @@ import {
 import { EXAMPLE_ACCESS_TOKEN, EXAMPLE_REFRESH_TOKEN, PASSWORD_GRANT_EXAMPLE, REFRESH_GRANT_EXAMPLE, tokenRequest } from './request-bodies.js';
 import { NO_STORE_HEADERS, documentedAs, documented, withExamples } from './responses.js';
 
-// API.md "POST /oauth/token", in its own words.
+// docs/resellers.md, in the words a reseller reads on the documentation page.
 const DESCRIPTION = `RFC 6749 §4.3 password grant and §6 refresh, with Laravel Passport's request and response shapes.
 
 **Request**

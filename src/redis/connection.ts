@@ -37,10 +37,10 @@ export interface RedisClientOptions {
 }
 
 /**
- * The bound on one command (API.md: a Redis that does not answer is a 503 after ~2 s). A command
+ * The bound on one command (docs/security.md: a Redis that does not answer is a 503 after ~2 s). A command
  * is sent once: no retry after a reconnection (maxRetriesPerRequest 0), which would double the
  * bound, and no queueing while disconnected (enableOfflineQueue false): the caller answers 503 at
- * once, and the client retries as RFC 6749 §5.2 / API.md `Retry-After` tell it to.
+ * once, and the client retries as RFC 6749 §5.2 and the `Retry-After` of docs/resellers.md tell it to.
  */
 export const COMMAND_TIMEOUT_MS = 2000;
 

@@ -1,4 +1,4 @@
-// The imported Laravel Passport token ids (issue 8): the revocation lookup of introspection's
+// The imported Laravel Passport token ids (docs/passport-migration.md): the revocation lookup of introspection's
 // legacy path, and the once-only exchange of a Passport refresh token.
 import { withDatabase } from '../db/errors.js';
 import type { PrismaClient } from '../generated/prisma/client.js';

@@ -1,5 +1,5 @@
 // A reseller's API access: the DBS reseller id, its OAuth client and the one user that client
-// authenticates (API.md "Admin API"). Knows nothing of HTTP, hashing or encryption: callers
+// authenticates (docs/admin-api.md). Knows nothing of HTTP, hashing or encryption: callers
 // pass the password hash and the sealed secret.
 import { ConflictError } from '../errors.js';
 import { isUniqueViolation, withDatabase } from '../db/errors.js';

@@ -1,5 +1,5 @@
 // Resource servers (the DBS API) allowed to introspect: clients of kind resource_server, with no
-// grants, so they can never obtain tokens (API.md "Admin API").
+// grants, so they can never obtain tokens (docs/admin-api.md).
 import { withDatabase } from '../db/errors.js';
 import type { PrismaClient } from '../generated/prisma/client.js';
 import type { Sealed } from '../security/secret-box.js';

@@ -1,5 +1,5 @@
-// The credentials of the resource servers allowed to introspect, held in this process (issue 4:
-// the introspection hot path touches neither PostgreSQL nor a slow hash). The cache maps the
+// The credentials of the resource servers allowed to introspect, held in this process (so
+// that the introspection hot path touches neither PostgreSQL nor a slow hash). The cache maps the
 // client id to the SHA-256 of the secret; a presented secret is hashed and compared in constant
 // time, so the plain secrets never stay in memory after a load.
 //

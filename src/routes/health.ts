@@ -1,4 +1,4 @@
-// Liveness and readiness (API.md "Ops"), on both listeners. Readiness names what is down.
+// Liveness and readiness (docs/deployment.md, "Health"), on both listeners. Readiness names what is down.
 // Liveness asks nothing of the dependencies: a restart does not fix a database outage, and
 // restarting every pod at once during one makes it worse. Readiness asks what serving needs:
 // the database answers a query, and Redis takes writes (writable-master.ts); it fails first

@@ -1,4 +1,4 @@
-// GET /metrics (API.md "Ops"): Prometheus text exposition of the service's registry. Internal
+// GET /metrics (docs/deployment.md, "Metrics"): Prometheus text exposition of the service's registry. Internal
 // listener only, and without authentication: the ServiceMonitor sends none, the Ingress never
 // routes the admin port, and the chart's NetworkPolicy limits who reaches it.
 import type { FastifyPluginAsync } from 'fastify';

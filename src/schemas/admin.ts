@@ -1,4 +1,4 @@
-// zod schemas of the internal admin API (API.md "Admin API"): they validate requests (over HTTP
+// zod schemas of the internal admin API (docs/admin-api.md): they validate requests (over HTTP
 // and in the ops CLI, which parses its arguments with the same schemas) and generate the OpenAPI
 // document of the admin port. Error messages are written for the panel: each names what is
 // wrong with one field, and the route layer names every bad field at once.
@@ -113,7 +113,7 @@ const stateFields = {
 
 export const resellerSummary = z.object({ ...summaryFields, ...stateFields });
 
-// Spelled out in API.md's field order (the serializer writes keys in schema order).
+// Spelled out in the field order docs/admin-api.md shows (the serializer writes keys in schema order).
 export const apiAccess = z
   .object({
     ...summaryFields,
@@ -142,7 +142,7 @@ export const resellerListQuery = z.object({
     .max(512, 'is not a cursor returned by this API')
     .check(noControlCharacters)
     .optional()
-    // API.md writes the first page as ?cursor=&limit=: an empty cursor is no cursor.
+    // The panel asks for the first page as ?cursor=&limit= (docs/admin-api.md): an empty cursor is no cursor.
     .transform((v) => (v === '' ? undefined : v))
     .refine((v) => v === undefined || decodeCursor(v) !== null, 'is not a cursor returned by this API')
     .describe('Opaque: the nextCursor of the previous page; empty or absent for the first page'),

@@ -1,5 +1,5 @@
 // Outside production, a newcomer needs no set-up: ADMIN_TOKENS and SECRET_KEY are generated once
-// and kept under DATA_DIR with mode 0600 (API.md "Storage"). Production refuses to start without
+// and kept under DATA_DIR with mode 0600 (docs/configuration.md, "Storage"). Production refuses to start without
 // them (config.ts), so this never runs there.
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';

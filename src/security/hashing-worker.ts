@@ -1,7 +1,7 @@
 // The password-hashing thread (a piscina worker; password-hasher.ts owns the pool). Hashes are
 // computed synchronously on this thread, never on libuv's thread pool, so that this thread's
 // scheduling priority is the hashing's: at a lower priority than the event loop, a login storm
-// takes only the CPU that introspection leaves (issue 4; bench/README.md has the measurements).
+// takes only the CPU that introspection leaves (docs/scaling.md; bench/README.md has the measurements).
 import { setPriority } from 'node:os';
 import { hashSync, verifySync } from '@node-rs/argon2';
 import bcrypt from 'bcrypt';

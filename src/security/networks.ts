@@ -1,4 +1,4 @@
-// Allowed networks (API.md "IP Liberado"): parsed with ipaddr.js, stored normalised as CIDR
+// Allowed networks (the panel's "IP Liberado", docs/admin-api.md): parsed with ipaddr.js, stored normalised as CIDR
 // blocks, matched against the caller's address as Fastify resolved it under TRUSTED_PROXIES.
 import ipaddr from 'ipaddr.js';
 

@@ -1,4 +1,4 @@
-// Client secrets are shown again to admins (API.md), so they are stored encrypted, never in
+// Client secrets are shown again to admins (docs/admin-api.md), so they are stored encrypted, never in
 // plain text: AES-256-GCM under SECRET_KEY, with the key's id stored beside the ciphertext so a
 // key can be rotated later (old rows still name the key that sealed them).
 import { createCipheriv, createDecipheriv, createHash, randomBytes, randomInt } from 'node:crypto';
@@ -41,7 +41,7 @@ export function generateClientSecret(length = 40): string {
   return secret;
 }
 
-/** An opaque bearer token: 256 random bits, base64url (API.md: at least 256 bits). */
+/** An opaque bearer secret: 256 random bits, base64url, beyond guessing (RFC 6749 §10.10: at most 2^-128). */
 export function generateToken(): string {
   return randomBytes(32).toString('base64url');
 }

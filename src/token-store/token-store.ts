@@ -1,6 +1,6 @@
 // The issued-token store: one interface, two implementations (Redis for production, in-process
-// for the embedded default) that pass the same contract tests (test/token-store/contract.ts).
-// Tokens are stored only under their SHA-256 (API.md "Storage"): a dump of the store yields no
+// for the embedded default) that pass the same contract tests (test/token-store/token-store-contract.ts).
+// Tokens are stored only under their SHA-256 (docs/configuration.md, "Storage"): a dump of the store yields no
 // usable token. Every pair belongs to a family (one password grant and all its rotations) so that
 // reuse of a rotated refresh token can revoke the family (RFC 9700 §4.14.2), and families are
 // indexed per client so that a cut-off cascades.

@@ -1,4 +1,4 @@
-// Bearer authentication of the admin API (API.md: `Authorization: Bearer <admin token>`, any of
+// Bearer authentication of the admin API (docs/admin-api.md: `Authorization: Bearer <admin token>`, any of
 // the comma-separated ADMIN_TOKENS, so one can be rotated without downtime). Registered inside
 // the /admin routes' scope only: health probes and metrics on the same port stay open.
 import { createHash, timingSafeEqual } from 'node:crypto';

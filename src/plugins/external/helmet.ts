@@ -1,4 +1,4 @@
-// Security headers on the public port (issue 5), computed once by helmet and set by one
+// Security headers on the public port (docs/security.md, "Headers"), computed once by helmet and set by one
 // synchronous hook on each route.
 //
 // Why not @fastify/helmet: it adds two global onRequest hooks (one async) that read

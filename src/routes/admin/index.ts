@@ -1,4 +1,4 @@
-// The internal admin API under /admin (API.md "Admin API"), on the ADMIN_PORT listener only.
+// The internal admin API under /admin (docs/admin-api.md), on the ADMIN_PORT listener only.
 // Every route here needs an admin bearer token; validation errors name every bad field.
 import type { FastifyPluginAsync } from 'fastify';
 import { createAdmin } from '../../admin/index.js';

@@ -1,4 +1,4 @@
-// The panel's "Revendas → API" modal (API.md "Admin API"): configure, show, rotate the secret,
+// The panel's "Revendas → API" modal (docs/admin-api.md): configure, show, rotate the secret,
 // switch off, and list resellers. The service layer (src/admin) does the work.
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';

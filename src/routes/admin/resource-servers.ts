@@ -1,4 +1,4 @@
-// Resource servers allowed to call /oauth/introspect (API.md "Admin API"): register, list, remove.
+// Resource servers allowed to call /oauth/introspect (docs/admin-api.md): register, list, remove.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Admin } from '../../admin/index.js';

@@ -1,5 +1,5 @@
 // Fastify validates a request's parts one after the other (params, body, querystring) and stops
-// at the first that fails. API.md wants a 400 naming EVERY bad field, so on a validation error
+// at the first that fails. docs/input-validation.md promises a 400 naming EVERY bad field, so on a validation error
 // every part the route has a zod schema for is checked again and all their issues are named.
 import type { FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';

@@ -1,7 +1,7 @@
 // The public OAuth surface. Every response here, errors included, carries the no-store headers
-// (RFC 6749 §5.1) and errors are Passport-shaped (API.md).
+// (RFC 6749 §5.1) and errors are Passport-shaped (docs/resellers.md, "Errors").
 //
-// Two plugins: introspection, the resource servers' hot path (issue 4), runs no hook of its own —
+// Two plugins: introspection, the resource servers' hot path (docs/scaling.md), runs no hook of its own —
 // its handler sets its headers — and sits outside CORS; token and revocation get the no-store
 // hook and CORS (app.ts). Each hook is a measurable share of an introspection's cost.
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';

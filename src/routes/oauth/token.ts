@@ -1,4 +1,4 @@
-// POST /oauth/token (RFC 6749 §4.3 password grant, §6 refresh), Passport-compatible (API.md).
+// POST /oauth/token (RFC 6749 §4.3 password grant, §6 refresh), Passport-compatible (docs/resellers.md).
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { OAuthError, TemporarilyUnavailableError, toOAuthError } from '../../errors.js';
@@ -74,7 +74,7 @@ const tokenRoute: FastifyPluginAsyncZod = async (fastify) => {
   fastify.post(
     '/oauth/token',
     {
-      // The zod schemas of schemas/oauth.ts, with API.md's documentation around them.
+      // The zod schemas of schemas/oauth.ts, with docs/resellers.md's documentation around them.
       schema: tokenRouteSchema,
       // No request may hang: every dependency call has its own timeout, but a body may arrive
       // slowly, and a password grant may queue for the bounded argon2 pool (HASH_CONCURRENCY)
@@ -83,7 +83,7 @@ const tokenRoute: FastifyPluginAsyncZod = async (fastify) => {
       onRequest: [answerWhenTooSlow, async (request) => guard.assertAddressAllowed(request.ip)],
       // Runs for every error of this route (body parsing and validation included), before the
       // error handler answers: malformed requests count against the address, failed client
-      // authentications against the address and the client at it (API.md).
+      // authentications against the address and the client at it (docs/rate-limits.md).
       onError: async (request, _reply, error) => {
         const code = toOAuthError(error).error;
         if (error instanceof LoginLimitError) {
