@@ -26,7 +26,7 @@ FROM base AS deps
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
 # No install scripts: Prisma's would download query engines this project never uses (engine
-# "js", see PRISMA-OFFLINE.md) and the postinstall `prisma generate` needs the schema, which the
+# "js", see docs/configuration.md "Storage") and the postinstall `prisma generate` needs the schema, which the
 # build stage provides.
 RUN --mount=type=cache,target=/root/.npm,sharing=locked npm ci --ignore-scripts --no-audit --no-fund
 # bcrypt (Passport's imported hashes) compiled against this image's glibc and Node.js headers, not

@@ -1,4 +1,5 @@
-// Prisma 6.19 CLI configuration (see ../shared/PRISMA-OFFLINE.md for why it looks like this).
+// Prisma 6.19 CLI configuration (docs/configuration.md, "Storage": the machines that develop and
+// test this project cannot download Prisma's native engines).
 // engine "js" + a driver adapter lets the CLI run without downloading a native engine. The
 // service applies migrations itself (src/db/migrate.ts), recording them in _prisma_migrations as
 // `prisma migrate deploy` would; the CLI is used at development time to generate the client and

@@ -1,7 +1,7 @@
 // bench/introspect: introspection throughput and p99 latency of the real service (dist/server.js
 // on PostgreSQL + Redis) at 50 connections, against the stack's ceiling (bench/introspect-ceiling.ts)
 // on the same machine, measured in one run, rounds alternating, each round on a fresh pair of
-// processes, reported as the median ratio (issue 4: goal ≥ 0.85 with zero errors). Every
+// processes, reported as the median ratio (goal ≥ 0.85 with zero errors; bench/README.md). Every
 // response is checked: a run counts an error for every non-2xx, timeout, socket error and every
 // body that is not the expected active answer.
 // Then the login storm: introspection p99 while 20 connections hammer the password grant

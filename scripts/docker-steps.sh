@@ -86,7 +86,7 @@ check_dockerignore() {
   done <"${repo_root}/.dockerignore"
 }
 
-# The build context: the working tree's tracked and new files (what the lead is about to commit),
+# The build context: the working tree's tracked and new files (what is about to be committed),
 # minus .gitignore, minus .dockerignore, each existing file once.
 make_context() {
   local context="$1"

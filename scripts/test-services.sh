@@ -81,7 +81,7 @@ if ! redis-cli -p "$redis_port" ping >/dev/null 2>&1; then
   for _ in $(seq 1 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
 fi
 
-# MariaDB (issue 8: a Laravel Passport database to import from), started without systemd.
+# MariaDB (a Laravel Passport database for the import tests to read), started without systemd.
 need_package /usr/sbin/mariadbd mariadb-server
 if ! mariadb-admin ping >/dev/null 2>&1; then
   echo "test-services: starting MariaDB"
