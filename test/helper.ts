@@ -2,7 +2,7 @@
 // on real PostgreSQL and Redis when TEST_DATABASE_URL / TEST_REDIS_URL are set. Each build gets
 // its own database (or PGlite directory) and Redis key prefix, removed at teardown, so test
 // files run in parallel without seeing each other. Every log line goes to test/.logs/ so that
-// a test can search them all for secrets (issue 5).
+// a test can search them all for secrets (test/logs.test.ts; docs/deployment.md, "Logs").
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -218,7 +218,7 @@ export interface ResellerCredentials {
   password: string;
 }
 
-/** The resellers' exact request body of API.md. */
+/** The resellers' exact request body of docs/resellers.md. */
 export function passwordGrantBody(r: ResellerCredentials, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     grant_type: 'password',
@@ -245,7 +245,7 @@ export const INVALID_REQUEST =
 export const invalidClient = { error: 'invalid_client', error_description: 'Client authentication failed', message: 'Client authentication failed' };
 export const invalidRequest = (hint: string) => ({ error: 'invalid_request', error_description: INVALID_REQUEST, message: INVALID_REQUEST, hint });
 
-/** API.md: "database or token store unreachable → 503 + Retry-After, temporarily_unavailable". */
+/** docs/resellers.md: "database or token store unreachable → 503 + Retry-After, temporarily_unavailable". */
 export function unavailableBody(what: 'database' | 'token store') {
   const description = `The ${what} is temporarily unavailable. Try again shortly.`;
   return { error: 'temporarily_unavailable', error_description: description, message: description };

@@ -1,4 +1,4 @@
-// Secrets at rest (API.md "Storage", issue 5): neither a database dump nor a Redis dump yields a
+// Secrets at rest (docs/configuration.md, "Storage"): neither a database dump nor a Redis dump yields a
 // usable token, client secret or password. After a flow that creates every kind of secret, this
 // test reads the stores directly — every row of every table, every key under the Redis prefix
 // with its DUMP — and looks for each secret in every encoding it could be written in. Then it

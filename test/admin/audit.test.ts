@@ -1,4 +1,4 @@
-// The admin audit trail (issue 3): one structured info line per admin change, naming the admin
+// The admin audit trail (docs/admin-api.md, "Errors, caching and audit"): one structured info line per admin change, naming the admin
 // token by its id (never the token), the reseller or resource server, and the changed field
 // names; never a secret, a password or the token itself.
 import { createHash } from 'node:crypto';

@@ -14,7 +14,7 @@ import { type OpenApiDocument, type Operation, fetchDocument, validFor } from '.
 const embedded = BACKENDS[0]!;
 const FORM = 'application/x-www-form-urlencoded';
 
-/** API.md's error table: the `error` codes each status answers with. */
+/** The error table of docs/resellers.md: the `error` codes each status answers with. */
 const ERROR_TABLE: Record<string, string[]> = {
   400: ['invalid_grant', 'invalid_request', 'unsupported_grant_type', 'invalid_scope'],
   401: ['invalid_client'],
@@ -43,7 +43,7 @@ const examplesOf = (status: string) => Object.values(token.responses[status]?.co
 
 t.test('the request: one schema per grant, each with what it requires and nothing else, in JSON and form', async (t) => {
   const content = token.requestBody?.content ?? {};
-  t.same(Object.keys(content).sort(), ['application/json', FORM], 'both body types of API.md');
+  t.same(Object.keys(content).sort(), ['application/json', FORM], 'both body types of docs/resellers.md');
   const required: Record<string, string[]> = {
     password: ['grant_type', 'client_id', 'client_secret', 'username', 'password'],
     refresh_token: ['grant_type', 'client_id', 'client_secret', 'refresh_token'],
@@ -69,7 +69,7 @@ t.test('the request: one schema per grant, each with what it requires and nothin
     t.match(
       password?.value,
       { grant_type: 'password', client_id: '19', client_secret: /^[A-Za-z0-9]{40}$/, username: 'meu_nome@aqui.com.br', scope: '' },
-      `${type}: API.md's example values, a 40-character secret`,
+      `${type}: the example values of docs/resellers.md, a 40-character secret`,
     );
     t.notOk('refresh_token' in passwordBody, `${type}: the password example sends no refresh_token`);
     t.match(

@@ -1,4 +1,4 @@
-// A Redis outage seen from the resource servers (issue 4, issue 5): this test runs its own
+// A Redis outage seen from the resource servers (docs/resource-servers.md, docs/security.md "Outages"): this test runs its own
 // redis-server on a free port, builds the service against it, then freezes it (SIGSTOP: the
 // connection stays open, nothing answers) and kills it. Introspection must answer
 // 503 temporarily_unavailable with Retry-After — never {"active":false} — within a bounded time,

@@ -1,5 +1,5 @@
 // The requests and expectations the outage tests share: the three /oauth/* calls a reseller
-// or a resource server makes, the 503 bodies of API.md, and a bounded request storm.
+// or a resource server makes, the 503 bodies of docs/resellers.md, and a bounded request storm.
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import type { Test } from 'tap';
 import { generateToken } from '../../src/security/secret-box.js';

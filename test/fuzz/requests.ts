@@ -1,5 +1,5 @@
 // fast-check arbitraries for hostile HTTP requests against a list of routes: the parameters of
-// API.md with values of every JSON type, strings that are empty, huge, binary or path-like,
+// docs/resellers.md and docs/admin-api.md with values of every JSON type, strings that are empty, huge, binary or path-like,
 // bodies that disagree with their content type, repeated form parameters, prototype-pollution
 // keys, broken encodings, credentials that are right, wrong or malformed.
 import fc from 'fast-check';

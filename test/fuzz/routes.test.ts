@@ -1,4 +1,4 @@
-// Hostile input (issue 5): a property-based storm of random and malformed requests — bodies,
+// Hostile input (docs/input-validation.md: a 4xx, never a 500): a property-based storm of random and malformed requests — bodies,
 // content types, headers, query strings, path parameters, methods — against EVERY route both
 // listeners registered (collected as they register, so routes added later are covered too).
 // Properties: no 5xx, every answer within a bound, every error body in the documented shape
@@ -57,7 +57,7 @@ const OAUTH_ERROR_KEYS = ['error', 'error_description', 'hint', 'message'];
 const APP_ERROR_KEYS = ['error', 'fields', 'message'];
 
 /**
- * Returns what is wrong with an error answer, or null: the documented shapes of API.md —
+ * Returns what is wrong with an error answer, or null: the shapes docs/resellers.md and docs/admin-api.md document —
  * Passport's for a request to an /oauth/* endpoint, {error, message, fields?} for everything
  * else (including requests no route takes, answered by the not-found machinery).
  */

@@ -38,7 +38,7 @@ t.setTimeout(600_000);
 
 /** The secret environment variables: never in the ConfigMap, always from a secretKeyRef. */
 const secretEnv = ['DATABASE_URL', 'REDIS_URL', 'ADMIN_TOKENS', 'SECRET_KEY'] as const;
-/** API.md's "Configuration" table, as the ConfigMap must carry it. */
+/** The variables of docs/configuration.md the ConfigMap must carry. */
 const configEnv = [
   'HOST',
   'PORT',

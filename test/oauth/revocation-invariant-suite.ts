@@ -269,7 +269,7 @@ export async function revocationInvariantSuite(t: Test, backend: Backend, redisM
         overlapping += race.overlapping;
         for (const s of await h.survivors(after(access, race.answer), race.pairs)) survivors.push(`trial ${trial}: ${s}`);
         if (what === 'switching the access off') {
-          // Switching it on again must not revive a refresh token from before (API.md: same client, same secret).
+          // Switching it on again must not revive a refresh token from before (docs/admin-api.md: same client, same secret).
           await h.configure(access.resellerId, { email: access.email, password: access.password });
           for (const s of await h.survivors(access, race.pairs)) survivors.push(`trial ${trial}, switched on again: ${s}`);
         }

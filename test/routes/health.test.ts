@@ -1,4 +1,4 @@
-// Readiness asks what serving needs (API.md "Ops"): the database answers a query and Redis takes
+// Readiness asks what serving needs (docs/deployment.md, "Health"): the database answers a query and Redis takes
 // writes. Over real redis-servers started here: a replica answers PING but refuses writes
 // (READONLY), so readiness must be 503 on it and 200 once it is promoted, as Sentinel promotes one;
 // a Redis Cluster is ready only while cluster_state is ok and every master answers as a master.

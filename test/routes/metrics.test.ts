@@ -1,6 +1,6 @@
-// GET /metrics (API.md "Ops", issue 7): Prometheus text on the internal listener only. Traffic is
+// GET /metrics (docs/deployment.md, "Metrics"): Prometheus text on the internal listener only. Traffic is
 // driven first over real connections (a token issued, a login refused, a 404), then the scrape is
-// parsed and every series the issue names is asserted, with its labels and values.
+// parsed and every series docs/deployment.md lists is asserted, with its labels and values.
 import t, { type Test } from 'tap';
 import { INITIAL_SERIES } from '../../src/metrics.js';
 import { build, eachBackend, passwordGrantBody, seedReseller } from '../helper.js';

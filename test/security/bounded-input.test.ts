@@ -1,4 +1,4 @@
-// Bounded everything (issue 5): body size (413 over 64 KiB), parameter length (4096 characters,
+// Bounded everything (docs/security.md): body size (413 over 64 KiB), parameter length (4096 characters,
 // checked before any password work: a 2 MB password never reaches argon2), header size (431),
 // the time a caller may take to send its headers (slowloris), and the time a token request may
 // take at all. HTTP-level behaviour, independent of the storage backend: embedded only.

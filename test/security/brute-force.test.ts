@@ -1,6 +1,6 @@
 // RFC 6749 §4.3.2: "the authorization server MUST protect the endpoint against brute force
 // attacks". Failed logins are limited per (client, user), per (client, user) per day, per
-// (client, address) and per address (API.md: 429 too_many_requests with Retry-After); the
+// (client, address) and per address (429 too_many_requests with Retry-After); the
 // lock-out policy of src/security/login-limiter.ts (docs/rate-limits.md) is what these cases pin
 // down. Both backends; the two-instance case needs Redis.
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';

@@ -39,7 +39,7 @@ eachBackend(t, async (t, backend) => {
   let rsAuth: string;
 
   t.before(async () => {
-    // Every refused request counts against the address as a malformed one (API.md): this file sends hundreds.
+    // Every refused request counts against the address as a malformed one (docs/rate-limits.md): this file sends hundreds.
     ctx = await build(t, backend, { LOGIN_MAX_FAILURES_IP: '100000' });
     app = ctx.publicApp;
     admin = ctx.adminApp;

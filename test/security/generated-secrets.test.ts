@@ -1,5 +1,5 @@
 // Outside production, ADMIN_TOKENS and SECRET_KEY are generated once, kept under DATA_DIR with
-// mode 0600, and reused at every later start (API.md "Storage"). The CLI test shows the reuse
+// mode 0600, and reused at every later start (docs/configuration.md, "Storage"). The CLI test shows the reuse
 // across processes: a secret the CLI sealed is opened by the server started afterwards.
 import { chmod, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

@@ -1,4 +1,4 @@
-// Security headers on the public port (issue 5): helmet's headers on every answer (success,
+// Security headers on the public port (docs/security.md, "Headers"): helmet's headers on every answer (success,
 // error, 404, documentation), no X-Powered-By on either port, and CORS closed unless CORS_ORIGINS
 // lists the origin. HTTP-level behaviour, independent of the storage backend: embedded only.
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';

@@ -1,4 +1,4 @@
-// Allowed networks (API.md "IP Liberado"): parsing, normalisation and matching with ipaddr.js.
+// Allowed networks (the panel's "IP Liberado", docs/admin-api.md): parsing, normalisation and matching with ipaddr.js.
 import t from 'tap';
 import { canonicalAddress, checkNetwork, isAllowed, normaliseNetwork, parseNetworks } from '../../src/security/networks.js';
 

@@ -39,7 +39,7 @@ t.test('403 unauthorized_client never echoes an address that does not parse', as
     t.same(res.json(), refusedFrom(UNDETERMINED), `${JSON.stringify(forwarded)}: not echoed`);
     t.match(res.headers, NO_STORE);
   }
-  // An address that parses is still named, canonically, as API.md documents.
+  // An address that parses is still named, canonically, as docs/input-validation.md documents.
   t.same((await via('203.0.113.7')).json(), refusedFrom('The client is not allowed to request tokens from 203.0.113.7.'));
   t.same((await via('::ffff:203.0.113.8')).json(), refusedFrom('The client is not allowed to request tokens from 203.0.113.8.'));
   t.equal((await via('198.51.100.4')).statusCode, 200, 'an allowed forwarded address gets its tokens');

@@ -1,5 +1,5 @@
-// The contract every TokenStore implementation passes (STYLE.md: one interface, two
-// implementations, the same tests), including the revocation invariant's two mechanisms: family
+// The contract every TokenStore implementation passes (one interface, two implementations, the
+// same tests, so that choosing Redis or the in-process store is configuration), including the revocation invariant's two mechanisms: family
 // tombstones and client generations (docs/revocation.md).
 import { randomUUID } from 'node:crypto';
 import type { Test } from 'tap';

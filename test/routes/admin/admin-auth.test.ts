@@ -1,4 +1,4 @@
-// Bearer authentication of the admin API (API.md "Admin API"): any of the ADMIN_TOKENS, nothing
+// Bearer authentication of the admin API (docs/admin-api.md): any of the ADMIN_TOKENS, nothing
 // else, compared in constant time; health probes on the admin port stay open.
 import { createHash } from 'node:crypto';
 import t from 'tap';

@@ -1,4 +1,4 @@
-// The IP allow-list of /oauth/token behind a trusted proxy (API.md, issue 3), over real
+// The IP allow-list of /oauth/token behind a trusted proxy (docs/resellers.md, "Request"), over real
 // connections to a dual-stack listener: sockets there carry IPv4-mapped IPv6 addresses
 // (::ffff:127.0.0.1), IPv6 callers come from ::1, and X-Forwarded-For is believed only from a
 // TRUSTED_PROXIES peer, where the right-most entry that is not a trusted proxy is the caller.

@@ -66,7 +66,7 @@ export interface Credentials {
   password: string;
 }
 
-/** The resellers' exact token request of API.md, over a real connection. */
+/** The resellers' exact token request of docs/resellers.md, over a real connection. */
 export function requestToken(publicUrl: string, c: Credentials, options: Omit<RealRequest, 'body' | 'method'> = {}) {
   return request(`${publicUrl}/oauth/token`, {
     ...options,

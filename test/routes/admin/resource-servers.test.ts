@@ -1,4 +1,4 @@
-// Resource servers (API.md "Admin API"): registered with a client id from the resellers' integer
+// Resource servers (docs/admin-api.md): registered with a client id from the resellers' integer
 // sequence, listed without secrets, removed; never able to obtain tokens.
 import t from 'tap';
 import type { ApiAccessView } from '../../../src/admin/views.js';

@@ -1,5 +1,5 @@
-// POST /oauth/introspect: RFC 7662 §2.1 (request), §2.2 (response), §2.3 (errors), as API.md
-// specifies them. Every case runs on the embedded defaults and on PostgreSQL + Redis.
+// POST /oauth/introspect: RFC 7662 §2.1 (request), §2.2 (response), §2.3 (errors), as
+// docs/resource-servers.md specifies them. Every case runs on the embedded defaults and on PostgreSQL + Redis.
 import http from 'node:http';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import t, { type Test } from 'tap';
@@ -99,14 +99,14 @@ eachBackend(t, async (t, backend) => {
     jti: claims.jti,
   });
 
-  t.test('RFC 7662 §2.2: an active token gets exactly the members of API.md, in its order', async (t) => {
+  t.test('RFC 7662 §2.2: an active token gets exactly the members of docs/resource-servers.md, in its order', async (t) => {
     const { access_token } = await issue({ scope: 'linhas faturas' });
     const claims = (await ctx.services.tokenStore.findAccessToken(access_token)) as TokenClaims;
     const res = await introspect(form({ token: access_token }));
     t.equal(res.statusCode, 200);
     t.match(res.headers, { ...ANSWER_HEADERS, 'content-type': 'application/json; charset=utf-8' }, 'headers');
     t.same(res.json(), activeBody(claims), 'whole body');
-    t.equal(res.body, JSON.stringify(activeBody(claims)), 'member order and encoding as API.md shows');
+    t.equal(res.body, JSON.stringify(activeBody(claims)), 'member order and encoding as docs/resource-servers.md shows');
     t.equal(res.json().scope, 'linhas faturas');
     t.ok(claims.exp - claims.iat === 3600, 'exp is iat + ACCESS_TOKEN_TTL');
     t.match(claims.jti, /^[0-9a-f-]{36}$/);
@@ -134,7 +134,7 @@ eachBackend(t, async (t, backend) => {
     await ctx.services.tokenStore.revokeAccessToken(access_token);
     assertInactive(t, await introspect(form({ token: access_token })), 'revoked token');
 
-    // Switching a reseller's access off: client and user disabled, every token revoked (API.md).
+    // Switching a reseller's access off: client and user disabled, every token revoked (docs/revocation.md).
     const disabled = await seedReseller(ctx.services);
     const before = (await app.inject({ method: 'POST', url: '/oauth/token', payload: passwordGrantBody(disabled) })).json().access_token;
     t.equal((await introspect(form({ token: before }))).json().active, true, 'active before the disable');
@@ -142,7 +142,7 @@ eachBackend(t, async (t, backend) => {
     await ctx.services.tokenStore.revokeClientTokens(disabled.clientId);
     assertInactive(t, await introspect(form({ token: before })), 'token of a disabled client and user');
 
-    // A password change revokes every token of the user (API.md).
+    // A password change revokes every token of the user (docs/revocation.md).
     const { access_token: userToken } = await issue();
     await ctx.services.resellers.update(reseller.resellerId, { passwordHash: await ctx.services.hasher.hash(reseller.password) });
     await ctx.services.tokenStore.revokeClientTokens(reseller.clientId);

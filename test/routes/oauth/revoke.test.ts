@@ -1,5 +1,5 @@
-// POST /oauth/revoke: RFC 7009 §2.1 (request), §2.2 (response), §2.2.1 (errors), as API.md
-// specifies them. Every case runs on the embedded defaults and on PostgreSQL + Redis.
+// POST /oauth/revoke: RFC 7009 §2.1 (request), §2.2 (response), §2.2.1 (errors), as
+// docs/resource-servers.md specifies them. Every case runs on the embedded defaults and on PostgreSQL + Redis.
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import t, { type Test } from 'tap';
 import { generateToken } from '../../../src/security/secret-box.js';
@@ -121,7 +121,7 @@ eachBackend(t, async (t, backend) => {
     assertRevoked(t, await revokeAs(again.access_token), 'a token revoked before');
   });
 
-  t.test('API.md: the IP allow-list does not apply to revocation', async (t) => {
+  t.test('docs/resource-servers.md: the IP allow-list does not apply to revocation', async (t) => {
     const pair = await issue();
     assertRevoked(
       t,

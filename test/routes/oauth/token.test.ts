@@ -1,5 +1,5 @@
 // POST /oauth/token: RFC 6749 §4.3 (password), §6 (refresh), §5.1/§5.2 responses, in the
-// Passport shapes of API.md. Every case runs on the embedded defaults and on PostgreSQL + Redis.
+// Passport shapes of docs/resellers.md. Every case runs on the embedded defaults and on PostgreSQL + Redis.
 import type { FastifyInstance } from 'fastify';
 import t, { type Test } from 'tap';
 import { generateToken } from '../../../src/security/secret-box.js';
@@ -314,7 +314,7 @@ eachBackend(t, async (t, backend) => {
     t.match((await refresh('')).json(), { error: 'invalid_request', hint: 'Check the `refresh_token` parameter' });
   });
 
-  t.test('over a real connection: curl-equivalent JSON request from API.md', async (t) => {
+  t.test('over a real connection: curl-equivalent JSON request from docs/resellers.md', async (t) => {
     const { publicUrl } = await ctx.listen();
     const res = await fetch(`${publicUrl}/oauth/token`, {
       method: 'POST',
