@@ -11,7 +11,7 @@ import { advanceSequences, applyAccountPlan, loadOurState, lockAccountTables } f
 import type { Prefer } from './field-merge.js';
 import { readPassportLayout, tableColumns } from './passport-layout.js';
 import { readActivePasswordClients, readClients, readUsers } from './passport-rows.js';
-import { type MappingSpec, readMapping } from './reseller-mapping.js';
+import { type MappingSpec, MappingTableError, readMapping } from './reseller-mapping.js';
 import { isIdentifier, openPassportSource } from './source.js';
 import { type TokenImportCounts, importTokens } from './token-import.js';
 
@@ -85,7 +85,9 @@ export async function importPassport(options: ImportOptions, deps: ImportDeps): 
     const clientIds = [...new Set(mapping.entries.map((m) => m.clientId))];
     const clients = await readClients(source, layout, clientIds);
     const userIds = mapping.entries.map((m) => m.userId ?? clients.get(m.clientId)?.userId ?? null).filter((id): id is number => id !== null);
-    const softDeletes = (await tableColumns(source, options.usersTable)).has('deleted_at');
+    const userColumns = await tableColumns(source, options.usersTable);
+    if (userColumns.size === 0) throw new MappingTableError(`the Passport database has no table "${options.usersTable}" (--users-table)`);
+    const softDeletes = userColumns.has('deleted_at');
     const users = await readUsers(source, options.usersTable, [...new Set(userIds)], softDeletes);
     const mapped = new Set(clientIds);
     // After the cut-over these clients get invalid_client: the runbook asks to map or retire them.

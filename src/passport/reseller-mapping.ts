@@ -21,6 +21,11 @@ export type MappingSpec =
       includeDeleted?: boolean;
     };
 
+/** The mapping names a table or column the Passport database does not have (a usage error). */
+export class MappingTableError extends Error {
+  override name = 'MappingTableError';
+}
+
 export interface ResellerMapping {
   resellerId: string;
   clientId: number;
@@ -132,9 +137,22 @@ export async function readMapping(spec: MappingSpec, source: PassportSource): Pr
     spec.userColumn ? `${q(spec.userColumn)} AS user_id` : 'NULL AS user_id',
     spec.allowedIpColumn ? `${q(spec.allowedIpColumn)} AS allowed_ip` : 'NULL AS allowed_ip',
   ];
+  const present = await tableColumns(source, spec.table);
+  if (present.size === 0) throw new MappingTableError(`the Passport database has no table "${spec.table}" (--map-table)`);
+  const options: [string | undefined, string][] = [
+    [spec.resellerColumn, '--map-reseller-column'],
+    [spec.clientColumn, '--map-client-column'],
+    [spec.userColumn, '--map-user-column'],
+    [spec.allowedIpColumn, '--map-allowed-ip-column'],
+  ];
+  for (const [column, option] of options) {
+    if (column !== undefined && !present.has(column.toLowerCase())) {
+      throw new MappingTableError(`the table "${spec.table}" has no column "${column}" (${option})`);
+    }
+  }
   const conditions = [`${q(spec.clientColumn)} IS NOT NULL`];
   // Laravel's SoftDeletes: a deleted reseller row is still in the table, with deleted_at set.
-  if (!spec.includeDeleted && (await tableColumns(source, spec.table)).has('deleted_at')) conditions.push(`${q('deleted_at')} IS NULL`);
+  if (!spec.includeDeleted && present.has('deleted_at')) conditions.push(`${q('deleted_at')} IS NULL`);
   // The operator's own condition, run on the read-only snapshot connection (one statement only).
   if (spec.where !== undefined) conditions.push(`(${spec.where})`);
   const rows = await source.query<Record<string, unknown>>(

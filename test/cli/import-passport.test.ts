@@ -9,6 +9,9 @@ import { compile, runCli } from './cli-process.js';
 
 const skip = MYSQL_URL ? false : 'TEST_MYSQL_URL is not set: the import-passport CLI suite is skipped (source scripts/test-services.sh)';
 
+// Generous: every run is a process opening the embedded database, on a loaded 2-core machine.
+t.setTimeout(600_000);
+
 t.test('import-passport through the CLI', { skip }, async (t) => {
   const source = await createMysqlSource(t);
   const world = await seedPassport(source);
@@ -75,23 +78,27 @@ t.test('import-passport through the CLI', { skip }, async (t) => {
 
   // The runbook's --source-timezone values; a mistyped zone or URL is a usage error (64); an
   // unreachable database 69.
-  for (const zone of ['-03:00', 'America/Sao_Paulo', 'UTC']) {
+  for (const zone of ['-03:00', 'America/Sao_Paulo']) {
     const run = await runCli(cli, [...args, '--source-timezone', zone, '--dry-run'], env);
     t.equal(run.code, 0, `--source-timezone ${zone}: ${run.stderr}`);
   }
   const badZone = await runCli(cli, [...args, '--source-timezone', 'Sao Paulo'], env);
   t.same([badZone.code, badZone.stdout], [64, '']);
   t.match(badZone.stderr, 'an IANA name such as America/Sao_Paulo, UTC, or an offset such as -03:00 (got "Sao Paulo")');
-  for (const from of ['mysql//reader@db/dbs', 'sqlite:///tmp/dbs']) {
-    const bad = await runCli(cli, [...args, '--from', from], env);
-    t.equal(bad.code, 64, `${from}: ${bad.stderr}`);
-  }
+  const badUrl = await runCli(cli, [...args, '--from', 'mysql//reader@db/dbs'], env);
+  t.equal(badUrl.code, 64, badUrl.stderr);
+  t.match(badUrl.stderr, 'the Passport database URL is not a URL');
   const closed = new URL(source.url);
   closed.port = String(await freePort());
   const unreachable = await runCli(cli, [...args, '--from', closed.toString()], env);
   t.equal(unreachable.code, 69, unreachable.stderr);
   t.match(unreachable.stderr, `cannot reach the Passport database at 127.0.0.1:${closed.port} (connection refused)`);
   t.notOk(unreachable.stderr.includes('reseller_auth:reseller_auth'), 'the password stays out of the message');
+
+  // A table or column that is not there: named, as a usage error, never the driver's message.
+  const missing = await runCli(cli, [...args, '--map-client-column', 'client_id'], env);
+  t.same([missing.code, missing.stdout], [64, ''], missing.stderr);
+  t.match(missing.stderr, 'the table "revendas" has no column "client_id" (--map-client-column)');
 
   // Passport 13's uuid client ids: refused up front, naming the layout (EX_DATAERR).
   const v13 = await createMysqlSource(t, { layout: 'v13' });

@@ -72,6 +72,18 @@ t.test('every Passport layout: 10–12 import alike, the uuid layouts are refuse
       );
     });
   }
+  await t.test('a soft-deleted Passport user (users.deleted_at set) is left out', async (t) => {
+    const source = await createMysqlSource(t);
+    await source.exec('ALTER TABLE users ADD COLUMN deleted_at timestamp NULL');
+    await seedRealWorld(source);
+    await source.exec('UPDATE users SET deleted_at = CURRENT_TIMESTAMP WHERE id = 7');
+    const report = await importPassport(realImportOptions(source.url, { dryRun: true }), importDeps(ctx.services));
+    t.ok(
+      report.invalid.includes('reseller 7 (revendas row reseller 7): Passport user 7 is soft-deleted (deleted_at is set)'),
+      report.invalid.join('\n'),
+    );
+    t.same(report.changes, CHANGES.slice(0, 3), 'reseller 6 is imported');
+  });
   await t.test('Passport 13 with integer ids (grant_types instead of password_client) imports', async (t) => {
     const source = await createMysqlSource(t, { layout: 'v12.3.0' });
     await source.exec('ALTER TABLE oauth_clients DROP COLUMN password_client, DROP COLUMN personal_access_client, ADD COLUMN grant_types text NULL');

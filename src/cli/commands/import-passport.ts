@@ -7,7 +7,7 @@ import { ConflictError, DependencyUnavailableError } from '../../errors.js';
 import { importDeps } from '../../passport/import-deps.js';
 import { type ImportReport, hasChanges, importPassport } from '../../passport/importer.js';
 import { UnsupportedPassportLayoutError } from '../../passport/passport-layout.js';
-import type { MappingSpec } from '../../passport/reseller-mapping.js';
+import { type MappingSpec, MappingTableError } from '../../passport/reseller-mapping.js';
 import { sourceTimeZone } from '../../passport/source-time-zone.js';
 import { sourceKind } from '../../passport/source.js';
 import { parseNetworks } from '../../security/networks.js';
@@ -162,6 +162,7 @@ const SOURCE_REFUSED = new Set(['ER_ACCESS_DENIED_ERROR', 'ER_DBACCESS_DENIED_ER
 
 function explainSourceFailure(err: unknown, sourceUrl: string): unknown {
   if (err instanceof UnsupportedPassportLayoutError) return new CliFailure(EX_DATAERR, err.message, { cause: err });
+  if (err instanceof MappingTableError) return new UsageError(err.message);
   if (!(err instanceof Error) || err instanceof DependencyUnavailableError || err.name.startsWith('Prisma')) return err;
   const where = endpoint(sourceUrl, sourceUrl.startsWith('postgres') ? 5432 : 3306);
   const code = (err as { code?: unknown }).code;
