@@ -82,7 +82,11 @@ t.test(
     await operation.getByRole('button', { name: 'Try it out' }).click();
     const body = operation.locator('textarea.body-param__text');
     const example = JSON.parse(await body.inputValue()) as Record<string, unknown>;
-    t.same(Object.keys(example), Object.keys(passwordGrantBody(reseller)), "the editor starts from the resellers' body of API.md, and nothing else");
+    t.same(
+      Object.keys(example),
+      Object.keys(passwordGrantBody(reseller)),
+      "the editor starts from the resellers' body of docs/resellers.md, and nothing else",
+    );
     await body.fill(JSON.stringify(passwordGrantBody(reseller), null, 2));
 
     const [tokenResponse] = await Promise.all([

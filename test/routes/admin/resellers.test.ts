@@ -1,4 +1,4 @@
-// The panel's "Revendas → API" modal over real connections (API.md "Admin API", issue 3):
+// The panel's "Revendas → API" modal over real connections (docs/admin-api.md):
 // configure, show, the token request it enables, and each consequence of a later change.
 import { randomBytes } from 'node:crypto';
 import t from 'tap';
@@ -72,7 +72,7 @@ eachBackend(t, async (t, backend) => {
   };
 
   t.test(
-    "the modal flow: API.md's example IP → 400; Salvar → 201; API again → same credentials; token 200 from the allowed address, 403 from another",
+    'the modal flow: the invalid example IP of docs/admin-api.md → 400; Salvar → 201; API again → same credentials; token 200 from the allowed address, 403 from another',
     async (t) => {
       const resellerId = uid();
       const path = `/admin/resellers/${resellerId}/api`;
