@@ -11,19 +11,11 @@ import {
   type PassportWorld,
   type SourceDb,
   createMysqlSource,
+  FIRST_IMPORT_CHANGES,
   NO_TOKEN_CHANGES,
   importOptions,
   seedPassport,
 } from './passport-fixtures.js';
-
-const FIRST_IMPORT_CHANGES = [
-  'client 19: created for reseller 6',
-  'reseller 6: created with client 19',
-  'user api.seis@revenda.example: created for reseller 6',
-  'client 23: created for reseller 7 (secret known only as a bcrypt hash)',
-  'reseller 7: created with client 23',
-  'user api.sete@revenda.example: created for reseller 7',
-];
 
 const skip = MYSQL_URL ? false : 'TEST_MYSQL_URL is not set: the MariaDB import suite is skipped (source scripts/test-services.sh)';
 

@@ -151,6 +151,16 @@ export const NO_TOKEN_CHANGES = {
   skipped: 1,
 };
 
+/** The changes of a first import of seedPassport's (or real-world-passport.ts's) two resellers. */
+export const FIRST_IMPORT_CHANGES = [
+  'client 19: created for reseller 6',
+  'reseller 6: created with client 19',
+  'user api.seis@revenda.example: created for reseller 6',
+  'client 23: created for reseller 7 (secret known only as a bcrypt hash)',
+  'reseller 7: created with client 23',
+  'user api.sete@revenda.example: created for reseller 7',
+];
+
 export interface PassportReseller {
   resellerId: string;
   clientId: number;

@@ -10,9 +10,9 @@ import { importDeps } from '../../src/passport/import-deps.js';
 import { type ImportReport, importPassport } from '../../src/passport/importer.js';
 import { UnsupportedPassportLayoutError } from '../../src/passport/passport-layout.js';
 import { BACKENDS, type TestApp, build, eachBackend } from '../helper.js';
-import { MYSQL_URL, createMysqlSource } from './passport-fixtures.js';
+import { FIRST_IMPORT_CHANGES, MYSQL_URL, type PassportReseller, createMysqlSource } from './passport-fixtures.js';
 import { PASSPORT_LAYOUTS } from './passport-migrations.js';
-import { type RealReseller, realImportOptions, seedRealWorld } from './real-world-passport.js';
+import { realImportOptions, seedRealWorld } from './real-world-passport.js';
 
 const skip = MYSQL_URL ? false : 'TEST_MYSQL_URL is not set: the real-world Passport suite is skipped (source scripts/test-services.sh)';
 
@@ -21,14 +21,17 @@ const INVALID = [
   'reseller 11 (revendas row reseller 11): allowed networks: ',
   'reseller 8 (revendas row reseller 8): Passport client 25 authenticates users of provider "revendedores", not "users" (--users-provider, whose table is --users-table)',
 ];
-const CHANGES = [
-  'client 19: created for reseller 6',
-  'reseller 6: created with client 19',
-  'user api.seis@revenda.example: created for reseller 6',
-  'client 23: created for reseller 7 (secret known only as a bcrypt hash)',
-  'reseller 7: created with client 23',
-  'user api.sete@revenda.example: created for reseller 7',
-];
+
+/** A first run's report: resellers 6 and 7 imported, three rows left out, client 24 in no mapping. */
+const FIRST_REPORT = {
+  dryRun: false,
+  committed: true,
+  conflicts: [],
+  invalid: INVALID,
+  changes: FIRST_IMPORT_CHANGES,
+  unmappedClients: [24],
+  tokens: { accessTokensAdded: 3, accessTokensRevoked: 0, refreshTokensAdded: 2, refreshTokensRevoked: 0, expiredRemoved: 0, skipped: 0 },
+};
 
 /** The report with the CIDR parser's own wording cut off (the row and the column are what matter here). */
 function shape(report: ImportReport) {
@@ -56,15 +59,7 @@ t.test('every Passport layout: 10–12 import alike, the uuid layouts are refuse
       }
       await seedRealWorld(source);
       const report = await run();
-      t.same(shape(report), {
-        dryRun: true,
-        committed: false,
-        conflicts: [],
-        invalid: INVALID,
-        changes: CHANGES,
-        unmappedClients: [24],
-        tokens: { accessTokensAdded: 3, accessTokensRevoked: 0, refreshTokensAdded: 2, refreshTokensRevoked: 0, expiredRemoved: 0, skipped: 0 },
-      });
+      t.same(shape(report), { ...FIRST_REPORT, dryRun: true, committed: false });
       t.match(
         report.invalid.find((l) => l.includes('reseller 11')),
         /192\.168\.123\.456/,
@@ -82,14 +77,14 @@ t.test('every Passport layout: 10–12 import alike, the uuid layouts are refuse
       report.invalid.includes('reseller 7 (revendas row reseller 7): Passport user 7 is soft-deleted (deleted_at is set)'),
       report.invalid.join('\n'),
     );
-    t.same(report.changes, CHANGES.slice(0, 3), 'reseller 6 is imported');
+    t.same(report.changes, FIRST_IMPORT_CHANGES.slice(0, 3), 'reseller 6 is imported');
   });
   await t.test('Passport 13 with integer ids (grant_types instead of password_client) imports', async (t) => {
     const source = await createMysqlSource(t, { layout: 'v12.3.0' });
     await source.exec('ALTER TABLE oauth_clients DROP COLUMN password_client, DROP COLUMN personal_access_client, ADD COLUMN grant_types text NULL');
     await seedRealWorld(source, { passwordClientColumn: false });
     const report = await importPassport(realImportOptions(source.url, { dryRun: true }), importDeps(ctx.services));
-    t.same([report.changes, report.unmappedClients, report.invalid.length], [CHANGES, [24], 3]);
+    t.same([report.changes, report.unmappedClients, report.invalid.length], [FIRST_IMPORT_CHANGES, [24], 3]);
   });
 });
 
@@ -102,20 +97,12 @@ eachBackend(t, async (t, backend) => {
     const run = (over = {}) => importPassport(realImportOptions(source.url, over), importDeps(ctx.services));
     const token = (body: Record<string, string>) =>
       ctx.publicApp.inject({ method: 'POST', url: '/oauth/token', remoteAddress: '127.0.0.1', payload: body });
-    const login = (r: RealReseller, password = r.password) =>
+    const login = (r: PassportReseller, password = r.password) =>
       token({ grant_type: 'password', client_id: String(r.clientId), client_secret: r.clientSecret, username: r.email, password, scope: '' });
 
     await t.test('bad rows are listed and left out; everything else is imported, São Paulo times read right', async (t) => {
       const report = await run();
-      t.same(shape(report), {
-        dryRun: false,
-        committed: true,
-        conflicts: [],
-        invalid: INVALID,
-        changes: CHANGES,
-        unmappedClients: [24],
-        tokens: { accessTokensAdded: 3, accessTokensRevoked: 0, refreshTokensAdded: 2, refreshTokensRevoked: 0, expiredRemoved: 0, skipped: 0 },
-      });
+      t.same(shape(report), FIRST_REPORT);
       const imported = await prisma.legacyAccessToken.findUniqueOrThrow({ where: { id: world.tokens.seis } });
       t.equal(imported.expiresAt?.toISOString(), world.tokenExpiry.toISOString(), 'the wall-clock expiry read in America/Sao_Paulo');
       t.same(

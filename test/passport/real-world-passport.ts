@@ -10,7 +10,7 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { sourceTimeZone } from '../../src/passport/source-time-zone.js';
 import { parseNetworks } from '../../src/security/networks.js';
 import type { ImportOptions } from '../../src/passport/importer.js';
-import type { SourceDb } from './passport-fixtures.js';
+import type { PassportReseller, SourceDb } from './passport-fixtures.js';
 import { php } from './passport-php.js';
 
 export const SOURCE_ZONE = 'America/Sao_Paulo';
@@ -24,18 +24,9 @@ export function laravelRandom(length = 40): string {
   return [...randomBytes(length)].map((b) => alphabet[b % alphabet.length]).join('');
 }
 
-export interface RealReseller {
-  resellerId: string;
-  clientId: number;
-  clientSecret: string;
-  userId: number;
-  email: string;
-  password: string;
-}
-
 export interface RealWorld {
-  seis: RealReseller;
-  sete: RealReseller;
+  seis: PassportReseller;
+  sete: PassportReseller;
   appKey: string;
   publicPem: string;
   privatePem: string;
@@ -54,7 +45,7 @@ export interface RealWorld {
 const tokenId = () => randomBytes(40).toString('hex');
 
 export async function seedRealWorld(db: SourceDb, layout: { passwordClientColumn: boolean } = { passwordClientColumn: true }): Promise<RealWorld> {
-  const seis: RealReseller = {
+  const seis: PassportReseller = {
     resellerId: '6',
     clientId: 19,
     clientSecret: laravelRandom(),
@@ -62,7 +53,7 @@ export async function seedRealWorld(db: SourceDb, layout: { passwordClientColumn
     email: 'api.seis@revenda.example',
     password: 'senha-da-revenda-seis',
   };
-  const sete: RealReseller = {
+  const sete: PassportReseller = {
     resellerId: '7',
     clientId: 23,
     clientSecret: laravelRandom(),
