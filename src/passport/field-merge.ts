@@ -1,4 +1,4 @@
-// The import's three-way merge, field by field (issue 8: idempotent, and conflicts are reported,
+// The import's three-way merge, field by field (idempotent, and conflicts are reported,
 // never silently overwritten). Each imported row remembers a digest of every Passport field as it
 // was last imported. On the next run:
 //

@@ -1,4 +1,4 @@
-// `import-passport` (issue 8): brings a Laravel Passport database's password-grant clients, their
+// `import-passport`: brings a Laravel Passport database's password-grant clients, their
 // users, the reseller mapping and the unexpired tokens' revocation flags into this service, in
 // one transaction per run. Runs again and again without harm: a run that finds nothing new
 // changes nothing. A dry run does everything inside the transaction and rolls it back, so it

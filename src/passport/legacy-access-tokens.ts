@@ -1,4 +1,4 @@
-// Introspection of the access tokens Laravel Passport issued (issue 8), while PASSPORT_PUBLIC_KEY
+// Introspection of the access tokens Laravel Passport issued, while PASSPORT_PUBLIC_KEY
 // is configured: RS256 JWTs (league/oauth2-server's AccessTokenTrait: aud = client id, jti =
 // oauth_access_tokens.id, sub = user id, scopes, iat/nbf/exp). A token is active when its
 // signature verifies under Passport's public key, exp/nbf hold (no leeway, as League's validator),

@@ -1,4 +1,4 @@
-// Laravel Passport refresh tokens, exchangeable once for a token pair of ours (issue 8). Passport
+// Laravel Passport refresh tokens, exchangeable once for a token pair of ours. Passport
 // hands out league/oauth2-server's refresh token: the JSON
 //   {"client_id","refresh_token_id","access_token_id","scopes","user_id","expire_time"}
 // sealed with defuse's Crypto::encryptWithPassword under Laravel's APP_KEY (Passport passes

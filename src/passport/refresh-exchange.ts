@@ -1,4 +1,4 @@
-// The refresh grant's Passport branch (issue 8): a refresh token our store does not know, shaped
+// The refresh grant's Passport branch: a refresh token our store does not know, shaped
 // like a Passport one, is checked the way league/oauth2-server's RefreshTokenGrant checks it
 // (same hints), used up once, and answered with a token family of ours. The family's id derives
 // from the Passport refresh token's id, so that presenting that token again (a reuse, RFC 9700

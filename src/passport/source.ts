@@ -1,4 +1,4 @@
-// The Passport database the import reads (issue 8): MySQL/MariaDB (mysql2) or PostgreSQL (pg),
+// The Passport database the import reads: MySQL/MariaDB (mysql2) or PostgreSQL (pg),
 // by URL. Read-only, in one snapshot transaction so that clients, users and tokens agree with
 // each other. Queries are written once with `?` placeholders; this file adapts them per dialect
 // and turns driver values (tinyint booleans, bigint strings, zone-less timestamps) into plain ones.

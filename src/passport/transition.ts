@@ -1,4 +1,4 @@
-// The Passport transition (issue 8), switched on by PASSPORT_PUBLIC_KEY and off by removing it:
+// The Passport transition, switched on by PASSPORT_PUBLIC_KEY and off by removing it:
 // introspection accepts Passport's JWT access tokens, and, with PASSPORT_APP_KEY as well, the
 // refresh grant exchanges a Passport refresh token once for a pair of ours.
 import type { Config } from '../config.js';

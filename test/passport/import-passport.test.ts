@@ -1,4 +1,4 @@
-// Issue 8: importing a Laravel Passport 12 database held in a real MariaDB — dry run, the import,
+// Importing a Laravel Passport 12 database held in a real MariaDB — dry run, the import,
 // its idempotency, logins with the old credentials (and the argon2id re-hash), the admin view of
 // a hash-only secret, and conflicts. Runs on the embedded defaults and on PostgreSQL + Redis.
 import t from 'tap';

@@ -1,4 +1,4 @@
-// Issue 8, the transition: with Passport's public key configured, introspection accepts the RS256
+// The transition: with Passport's public key configured, introspection accepts the RS256
 // JWTs Passport issued (signature, exp/nbf, the imported revocation flags, re-importable) with
 // the same members as our own tokens; with Laravel's APP_KEY as well, a Passport refresh token is
 // exchanged once for a pair of ours. Passport's data sits in a real MariaDB.
