@@ -21,9 +21,9 @@ need_package pg_ctlcluster postgresql
 need_package redis-server redis-server
 # Debian's Chromium, driven by playwright-core in test/docs/browser.test.ts (Playwright's own browser downloads are unreachable here).
 need_package /usr/bin/chromium chromium
-# php-cli runs the Laravel guard's tests, nginx the auth_request configuration's (integrations/);
-# php-cli also makes the Passport fixtures' hashes and tokens (test/passport/passport-php.php).
-# installed only; each test starts its own nginx as the current user on a loopback port.
+# php-cli runs the Laravel guard's tests, nginx the auth_request configuration's (integrations/):
+# installed only; each test starts its own nginx as the current user on a loopback port. php-cli
+# also makes the Passport fixtures' hashes and tokens (test/passport/passport-php.php).
 need_package php php-cli
 need_package /usr/sbin/nginx nginx
 
