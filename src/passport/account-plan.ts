@@ -259,7 +259,7 @@ function planUser(plan: AccountPlan, resellerId: string, user: PassportUser, our
   const written = applyOutcomes(plan, `user ${ours.email}`, fields, digests, write.digests);
   // Passport's hash replaces ours: the re-hash marker no longer describes it.
   if (write.passwordHash !== undefined) delete write.digests[PASSWORD_REHASH_KEY];
-  // API.md: a new password or e-mail cuts the user's tokens off.
+  // docs/revocation.md: a new password or e-mail cuts the user's tokens off.
   if (write.email !== undefined || write.passwordHash !== undefined) plan.cutOff.userIds.push(ours.id);
   if (written || JSON.stringify(write.digests) !== JSON.stringify(last)) plan.updateUsers.push(write);
 }

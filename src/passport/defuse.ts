@@ -48,7 +48,7 @@ export async function decryptWithPassword(hexCiphertext: string, password: Buffe
   const encrypted = raw.subarray(VERSION.length + SALT_BYTES + IV_BYTES, raw.length - MAC_BYTES);
   const mac = raw.subarray(raw.length - MAC_BYTES);
 
-  // KeyOrPassword::deriveKeys pre-hashes the password (defuse issue #230) before PBKDF2.
+  // KeyOrPassword::deriveKeys pre-hashes the password with SHA-256 before PBKDF2.
   const prehash = createHash('sha256').update(password).digest();
   const prekey = await pbkdf2Async(prehash, salt, PBKDF2_ITERATIONS, 32, 'sha256');
   const [akey, ekey] = await Promise.all([

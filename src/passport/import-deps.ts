@@ -6,7 +6,7 @@ export function importDeps(services: Pick<Services, 'db' | 'secretBox' | 'tokenS
   return {
     prisma: services.db.prisma,
     secretBox: services.secretBox,
-    // API.md: a switched-off client, a new password or a new e-mail cuts the tokens off at once.
+    // docs/revocation.md: a switched-off client, a new password or a new e-mail cuts the tokens off at once.
     // A user's tokens are its reseller's client's (one user per client): a cut-off of either is
     // the client's (token-store.ts).
     async revokeTokens({ clientIds, userIds }) {

@@ -41,7 +41,7 @@ export interface MappingResult {
   problems: string[];
 }
 
-/** API.md: the DBS's reseller ids. */
+/** docs/admin-api.md: the DBS's reseller ids. */
 export const RESELLER_ID = /^[A-Za-z0-9_-]{1,64}$/;
 const CLIENT_ID_MAX = 2_147_483_647;
 
