@@ -114,11 +114,18 @@ export interface RunningService {
   stop(): Promise<void>;
 }
 
-/** Builds if needed, starts `node dist/server.js`, and waits for its "listening" log line. */
-export async function startService(env: Record<string, string>): Promise<RunningService> {
-  execFileSync('node', ['scripts/build-if-needed.mjs'], { stdio: 'inherit' });
+/**
+ * Starts `node <args>` (a service entry point) and waits for its "listening" log line, whose
+ * public and admin ports it answers; stdout is drained from then on.
+ */
+export async function spawnService(
+  args: string[],
+  env: Record<string, string>,
+  cwd?: string,
+): Promise<{ port: number; adminPort: number; child: ChildProcess }> {
   // SHUTDOWN_DELAY 0 unless asked: a benchmark stops its servers between rounds, with nothing in front of them to drain.
-  const child = spawn('node', ['dist/server.js'], {
+  const child = spawn('node', args, {
+    cwd,
     env: { SHUTDOWN_DELAY: '0', ...process.env, ...env, LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -134,9 +141,16 @@ export async function startService(env: Record<string, string>): Promise<Running
   });
   // Keep draining stdout so the child never blocks on a full pipe.
   lines.on('line', () => {});
+  return { ...listening, child };
+}
+
+/** Builds if needed, starts `node dist/server.js`, and waits for its "listening" log line. */
+export async function startService(env: Record<string, string>): Promise<RunningService> {
+  execFileSync('node', ['scripts/build-if-needed.mjs'], { stdio: 'inherit' });
+  const { port, adminPort, child } = await spawnService(['dist/server.js'], env);
   return {
-    publicUrl: `http://127.0.0.1:${listening.port}`,
-    adminUrl: `http://127.0.0.1:${listening.adminPort}`,
+    publicUrl: `http://127.0.0.1:${port}`,
+    adminUrl: `http://127.0.0.1:${adminPort}`,
     process: child,
     stop: () =>
       new Promise((resolve) => {
@@ -144,6 +158,18 @@ export async function startService(env: Record<string, string>): Promise<Running
         child.kill('SIGTERM');
       }),
   };
+}
+
+/** The resellers' exact JSON body of a password grant (API.md), for `credentials`. */
+export function passwordGrantBody(credentials: SeededCredentials): string {
+  return JSON.stringify({
+    grant_type: 'password',
+    client_id: credentials.clientId,
+    client_secret: credentials.clientSecret,
+    username: credentials.email,
+    password: credentials.password,
+    scope: '',
+  });
 }
 
 export const median = (values: number[]): number => {
