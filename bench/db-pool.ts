@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
 import pg from 'pg';
-import { createStack, requireServers, seedReseller } from './lib/stack.js';
+import { createStack, passwordGrantBody, requireServers, seedReseller } from './lib/stack.js';
 
 const POOLS = (process.env.BENCH_POOLS ?? '1,2,10').split(',').map(Number);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -88,14 +88,7 @@ async function main(): Promise<void> {
     const probeFile = join(tmpdir(), `db-pool-probe-${randomBytes(4).toString('hex')}.json`);
     const server = await startServer({ ...stack.env, POOL_PROBE_FILE: probeFile });
     try {
-      const body = JSON.stringify({
-        grant_type: 'password',
-        client_id: credentials.clientId,
-        client_secret: credentials.clientSecret,
-        username: credentials.email,
-        password: credentials.password,
-        scope: '',
-      });
+      const body = passwordGrantBody(credentials);
       const load = (seconds: number) =>
         autocannon({
           url: `${server.url}/oauth/token`,
