@@ -4,39 +4,41 @@
 // No parameter may hold a control character (schemas/text.ts): 400 invalid_request naming it.
 import { z } from 'zod';
 import { MAX_PARAMETER_LENGTH } from '../oauth/token-request.js';
-import { CONTROL_CHARACTERS_PARAMETER, WITHOUT_CONTROL_CHARACTERS } from './text.js';
+import { CONTROL_CHARACTERS_PARAMETER, WITHOUT_CONTROL_CHARACTERS, withoutInnerControlCharacters } from './text.js';
 
 // Messages start with "it": the hint puts "Check the `name` parameter: " before them (errors.ts).
 // RFC 6749 §3.1: a form parameter sent twice arrives as an array, and is refused as such.
 const expected = (what: string) => (issue: { input?: unknown }) => (Array.isArray(issue.input) ? 'it is given more than once' : `it must be ${what}`);
 
-const text = () =>
-  z
-    .string({ error: expected('a string') })
-    .max(MAX_PARAMETER_LENGTH, `it must be at most ${MAX_PARAMETER_LENGTH} characters`)
-    .regex(WITHOUT_CONTROL_CHARACTERS, CONTROL_CHARACTERS_PARAMETER);
+// `trimmed`: surrounding whitespace is allowed because it is trimmed (token-request.ts) before use.
+const text = (trimmed = false) => {
+  const string = z.string({ error: expected('a string') }).max(MAX_PARAMETER_LENGTH, `it must be at most ${MAX_PARAMETER_LENGTH} characters`);
+  return trimmed
+    ? string.refine(withoutInnerControlCharacters, { error: CONTROL_CHARACTERS_PARAMETER })
+    : string.regex(WITHOUT_CONTROL_CHARACTERS, CONTROL_CHARACTERS_PARAMETER);
+};
 
 /** Passport integrations send the client id as a JSON number too. */
-const clientId = () =>
-  z.union([text(), z.number().int('it must be a positive integer').positive('it must be a positive integer')], {
+const clientId = (trimmed = false) =>
+  z.union([text(trimmed), z.number().int('it must be a positive integer').positive('it must be a positive integer')], {
     error: expected('a string or a positive integer'),
   });
 
-const parameter = (description: string, example?: string) =>
-  text()
+const parameter = (description: string, example?: string, trimmed = false) =>
+  text(trimmed)
     .optional()
     .describe(description)
     .meta(example === undefined ? {} : { example });
 
 export const tokenRequestBody = z
   .looseObject({
-    grant_type: parameter('`password` or `refresh_token`', 'password'),
-    client_id: clientId().optional().describe('The client id shown in the DBS panel, as a string or a JSON number').meta({ example: '19' }),
-    client_secret: parameter('The 40-character client secret (or use HTTP Basic)', '5PfPsmuAA0li5yvrB24ux88x3XYyq0W7SfpKhgFZ'),
-    username: parameter('password grant: the reseller API user e-mail (case-insensitive)', 'meu_nome@aqui.com.br'),
+    grant_type: parameter('`password` or `refresh_token`', 'password', true),
+    client_id: clientId(true).optional().describe('The client id shown in the DBS panel, as a string or a JSON number').meta({ example: '19' }),
+    client_secret: parameter('The 40-character client secret (or use HTTP Basic)', '5PfPsmuAA0li5yvrB24ux88x3XYyq0W7SfpKhgFZ', true),
+    username: parameter('password grant: the reseller API user e-mail (case-insensitive)', 'meu_nome@aqui.com.br', true),
     password: parameter('password grant: the API user password', 'minha-senha-secreta'),
-    refresh_token: parameter('refresh_token grant: the refresh token to rotate'),
-    scope: parameter('Space-separated scopes; empty or absent for none, `*` for all', ''),
+    refresh_token: parameter('refresh_token grant: the refresh token to rotate', undefined, true),
+    scope: parameter('Space-separated scopes; empty or absent for none, `*` for all', '', true),
   })
   .describe('RFC 6749 §4.3.2 / §6 token request');
 

@@ -12,6 +12,14 @@ export const WITHOUT_CONTROL_CHARACTERS = /^[^\u0000-\u001F\u007F]*$/;
 
 export const hasControlCharacter = (value: string): boolean => !WITHOUT_CONTROL_CHARACTERS.test(value);
 
+/**
+ * True when a text holds no control character once its surrounding whitespace is trimmed: for the
+ * token request's parameters, which Laravel's TrimStrings middleware trimmed before Passport saw
+ * them (oauth/token-request.ts trims them the same way). String.prototype.trim, not a regular
+ * expression: linear in the length whatever the text.
+ */
+export const withoutInnerControlCharacters = (value: string): boolean => WITHOUT_CONTROL_CHARACTERS.test(value.trim());
+
 /** The admin API's `fields` message (ValidationFailedError). */
 export const CONTROL_CHARACTERS_FIELD = 'must not contain control characters';
 
