@@ -1,6 +1,6 @@
 // The reseller API users that the password grant authenticates.
 import { withDatabase } from '../db/errors.js';
-import type { PrismaClient } from '../generated/prisma/client.js';
+import { Prisma, type PrismaClient } from '../generated/prisma/client.js';
 import { PASSWORD_REHASH_KEY, rehashMarker } from '../passport/field-merge.js';
 
 export interface UserRecord {
@@ -14,7 +14,7 @@ export interface UserRecord {
 }
 
 export interface UsersRepository {
-  /** Case-insensitive: e-mails are stored lower-cased (API.md). */
+  /** Case-insensitive: e-mails are stored lower-cased (docs/admin-api.md). */
   findByEmail(email: string): Promise<UserRecord | null>;
   findById(id: number): Promise<UserRecord | null>;
   /** Replaces a hash without revoking tokens: used to upgrade an imported bcrypt hash after login. */
@@ -27,24 +27,21 @@ export interface UsersRepository {
  * with a second statement. Same shape whether or not a user matches (an unknown e-mail is no row),
  * so a lookup costs the same either way.
  */
+const SELECT_USER = Prisma.sql`
+  SELECT u.id, u.email, u.name, u.reseller_id AS "resellerId", r.client_id AS "clientId",
+         u.password_hash AS "passwordHash", u.active
+  FROM users u JOIN resellers r ON r.reseller_id = u.reseller_id`;
+
 export function createUsersRepository(prisma: PrismaClient): UsersRepository {
   return {
     findByEmail: (email) =>
       withDatabase(async () => {
-        const rows = await prisma.$queryRaw<UserRecord[]>`
-          SELECT u.id, u.email, u.name, u.reseller_id AS "resellerId", r.client_id AS "clientId",
-                 u.password_hash AS "passwordHash", u.active
-          FROM users u JOIN resellers r ON r.reseller_id = u.reseller_id
-          WHERE u.email = ${email.toLowerCase()}`;
+        const rows = await prisma.$queryRaw<UserRecord[]>`${SELECT_USER} WHERE u.email = ${email.toLowerCase()}`;
         return rows[0] ?? null;
       }),
     findById: (id) =>
       withDatabase(async () => {
-        const rows = await prisma.$queryRaw<UserRecord[]>`
-          SELECT u.id, u.email, u.name, u.reseller_id AS "resellerId", r.client_id AS "clientId",
-                 u.password_hash AS "passwordHash", u.active
-          FROM users u JOIN resellers r ON r.reseller_id = u.reseller_id
-          WHERE u.id = ${id}`;
+        const rows = await prisma.$queryRaw<UserRecord[]>`${SELECT_USER} WHERE u.id = ${id}`;
         return rows[0] ?? null;
       }),
     upgradePasswordHash: (id, oldHash, newHash) =>

@@ -31,7 +31,6 @@ const beingRewritten = new Set<string>([
   'src/app.ts',
   'src/oauth/grants/refresh-token-grant.ts',
   'src/oauth/token-model.ts',
-  'src/repositories/users-repository.ts',
   'src/server.ts',
   'test/faults/redis-outage.test.ts',
   'test/logs.test.ts',
