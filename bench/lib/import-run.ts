@@ -1,0 +1,79 @@
+// One `reseller-auth import-passport` run as the runbook runs it: the built CLI as a process of
+// its own, timed, under GNU time, whose %M is the kernel's own peak resident set size of the
+// process (wait4's ru_maxrss: exact, where sampling /proc could miss a short peak).
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+export interface ImportRun {
+  exitCode: number | null;
+  wallMs: number;
+  peakRssMb: number;
+  /** The CLI's JSON report (--output json), when it printed one. */
+  report: ImportReportSummary | null;
+  stderr: string;
+  /** performance.now() at spawn and exit, to place the probe's samples. */
+  startedAt: number;
+  endedAt: number;
+}
+
+export interface ImportReportSummary {
+  committed: boolean;
+  conflicts: unknown[];
+  invalid: unknown[];
+  changes: unknown[];
+  unmappedClients: number[];
+  tokens: Record<string, number> | null;
+}
+
+/** A run far beyond this is broken, not slow: stop it so that the benchmark still cleans up. */
+const RUN_LIMIT_MS = 30 * 60_000;
+
+/** The node process GNU time started (its only child). */
+function childOf(pid: number): number | undefined {
+  try {
+    const first = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(' ')[0];
+    return first ? Number(first) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const MAX_RSS = /^RA_BENCH_MAX_RSS_KB=(\d+)$/m;
+
+export async function runImport(args: string[], env: Record<string, string>, nodeOptions: string[] = []): Promise<ImportRun> {
+  const startedAt = performance.now();
+  const command = ['node', ...nodeOptions, 'dist/cli/main.js', 'import-passport', ...args, '--output', 'json'];
+  const child = spawn('/usr/bin/time', ['-f', 'RA_BENCH_MAX_RSS_KB=%M', ...command], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    stdout += chunk;
+  });
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+  });
+  const limit = setTimeout(() => {
+    const node = childOf(child.pid as number);
+    if (node !== undefined) process.kill(node, 'SIGKILL');
+    child.kill('SIGKILL');
+  }, RUN_LIMIT_MS);
+  const exitCode = await new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', resolve);
+  });
+  const endedAt = performance.now();
+  clearTimeout(limit);
+  await new Promise((resolve) => (child.stdout.readableEnded ? resolve(undefined) : child.stdout.once('end', resolve)));
+  let report: ImportReportSummary | null = null;
+  try {
+    report = JSON.parse(stdout) as ImportReportSummary;
+  } catch {
+    report = null;
+  }
+  const peakKb = Number(MAX_RSS.exec(stderr)?.[1] ?? Number.NaN);
+  stderr = stderr.replace(MAX_RSS, '').trim();
+  return { exitCode, wallMs: endedAt - startedAt, peakRssMb: peakKb / 1024, report, stderr, startedAt, endedAt };
+}
