@@ -15,7 +15,15 @@ import {
   storedDigests,
 } from './field-merge.js';
 import type { PassportClient, PassportUser } from './passport-rows.js';
-import { type EntrySources, type SecretValue, consistentEntries, resolveEntry, secretDigest } from './passport-entries.js';
+import {
+  type EntriesSeen,
+  type EntrySources,
+  type SecretValue,
+  consistentEntries,
+  entriesSeen,
+  resolveEntry,
+  secretDigest,
+} from './passport-entries.js';
 import type { ResellerMapping } from './reseller-mapping.js';
 
 export interface OurClient {
@@ -100,6 +108,19 @@ export interface PlanInput extends EntrySources {
   mapping: ResellerMapping[];
   ours: OurState;
   prefer: Prefer;
+  /** The entries of the run's earlier batches (planSeen()): a batch is planned as if after them. */
+  seen?: PlanSeen;
+}
+
+/** What the plans of one run's batches share: the entries and Passport e-mails already taken. */
+export interface PlanSeen {
+  entries: EntriesSeen;
+  /** Lower-cased e-mail → reseller id. */
+  emails: Map<string, string>;
+}
+
+export function planSeen(): PlanSeen {
+  return { entries: entriesSeen(), emails: new Map() };
 }
 
 /** Digests of the fields the import owns. */
@@ -129,10 +150,11 @@ export function planAccounts(input: PlanInput): AccountPlan {
     cutOff: { clientIds: [], userIds: [] },
   };
   const { ours, prefer } = input;
-  const emails = new Map<string, string>();
+  const seen = input.seen ?? planSeen();
+  const emails = seen.emails;
   const resellerOfClient = new Map([...ours.resellers].map(([id, r]) => [r.clientId, id]));
 
-  for (const entry of consistentEntries(input.mapping, input.clients, plan.invalid)) {
+  for (const entry of consistentEntries(input.mapping, input.clients, plan.invalid, seen.entries)) {
     const resolved = resolveEntry(entry, input, plan.invalid);
     if (!resolved) continue;
     const { client, user, networks, secret } = resolved;

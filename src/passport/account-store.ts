@@ -1,6 +1,6 @@
-// Our side of the account import, inside the import's transaction: reading the rows a plan is
-// made against, and writing a plan. Clients keep Passport's ids (inserted explicitly); the id
-// sequences are moved past the largest id afterwards, in the same transaction.
+// Our side of the account import, inside one batch's transaction: locking and reading the rows a
+// plan is made against, and writing a plan. Clients keep Passport's ids (inserted explicitly);
+// the id sequences are moved past the largest id after each batch of a real run.
 import type { Prisma } from '../generated/prisma/client.js';
 import { RESELLER_GRANTS } from '../repositories/resellers-repository.js';
 import type { SecretBox } from '../security/secret-box.js';
@@ -11,11 +11,28 @@ import type { ResellerMapping } from './reseller-mapping.js';
 type Tx = Prisma.TransactionClient;
 
 /**
- * Blocks concurrent writes to the account tables (the admin API, the login re-hash, a second
- * import) for the length of the run; reads (logins, introspection) go on.
+ * Locks the rows of ours one batch is planned against (its clients, resellers and users, by id,
+ * reseller id, Passport id and e-mail) until the batch commits: an admin save or a login's
+ * re-hash of one of them waits for that batch, never for the whole run, and every other row
+ * stays free. Taken in id order, as a second import would take them.
  */
-export async function lockAccountTables(tx: Tx): Promise<void> {
-  await tx.$executeRawUnsafe('LOCK TABLE clients, resellers, users IN SHARE ROW EXCLUSIVE MODE');
+export async function lockBatchRows(
+  tx: Tx,
+  mapping: readonly ResellerMapping[],
+  passportUsers: readonly { id: number; email: string }[],
+): Promise<void> {
+  const clientIds = mapping.map((m) => m.clientId);
+  const resellerIds = mapping.map((m) => m.resellerId);
+  const passportUserIds = passportUsers.map((u) => u.id);
+  const emails = passportUsers.map((u) => u.email.toLowerCase());
+  await tx.$queryRaw`SELECT id FROM clients WHERE id = ANY(${clientIds}::int[]) ORDER BY id FOR UPDATE`;
+  await tx.$queryRaw`
+    SELECT reseller_id FROM resellers WHERE reseller_id = ANY(${resellerIds}::text[]) OR client_id = ANY(${clientIds}::int[])
+    ORDER BY reseller_id FOR UPDATE`;
+  await tx.$queryRaw`
+    SELECT id FROM users
+    WHERE passport_id = ANY(${passportUserIds}::int[]) OR reseller_id = ANY(${resellerIds}::text[]) OR email = ANY(${emails}::text[])
+    ORDER BY id FOR UPDATE`;
 }
 
 export async function loadOurState(
@@ -84,11 +101,16 @@ function userData(u: AccountPlan['createUsers'][number], id: number) {
   };
 }
 
-/** Writes a plan; returns Passport user id → our user id for every imported pair. */
-export async function applyAccountPlan(tx: Tx, plan: AccountPlan, box: SecretBox): Promise<Map<number, number>> {
-  for (const c of plan.createClients) {
-    await tx.client.create({
-      data: {
+/**
+ * Writes a plan; returns Passport user id → our user id for every imported pair. Creations go in
+ * one statement per table. `reserveIds`: a real run takes the ids of renumbered users from the
+ * sequence (so a user created concurrently through the admin API cannot get the same one); a dry
+ * run, which must not move a sequence, counts up from the largest id in use.
+ */
+export async function applyAccountPlan(tx: Tx, plan: AccountPlan, box: SecretBox, reserveIds: boolean): Promise<Map<number, number>> {
+  if (plan.createClients.length > 0) {
+    await tx.client.createMany({
+      data: plan.createClients.map((c) => ({
         id: c.id,
         kind: 'reseller',
         name: c.name,
@@ -98,7 +120,7 @@ export async function applyAccountPlan(tx: Tx, plan: AccountPlan, box: SecretBox
         grants: RESELLER_GRANTS,
         passportId: c.id,
         importDigest: c.digests,
-      },
+      })),
     });
   }
   for (const c of plan.updateClients) {
@@ -107,17 +129,14 @@ export async function applyAccountPlan(tx: Tx, plan: AccountPlan, box: SecretBox
       data: { name: c.name, active: c.active, ...(c.secret ? secretColumns(c.secret, box) : {}), importDigest: c.digests },
     });
   }
-  for (const r of plan.createResellers) await tx.reseller.create({ data: r });
-  // Users whose Passport id is free keep it; the others get ids above every id in use, chosen
-  // here rather than by the sequence, which this run's explicit ids have not advanced yet (and a
-  // dry run must not advance).
+  if (plan.createResellers.length > 0) await tx.reseller.createMany({ data: plan.createResellers });
+  // Users whose Passport id is free keep it; the others get new ids (above every id in use).
   const keeping = plan.createUsers.filter((u) => u.id !== null);
   const renumbered = plan.createUsers.filter((u) => u.id === null);
-  for (const u of keeping) await tx.user.create({ data: userData(u, u.id as number) });
+  if (keeping.length > 0) await tx.user.createMany({ data: keeping.map((u) => userData(u, u.id as number)) });
   if (renumbered.length > 0) {
-    const [{ top } = { top: 0 }] = await tx.$queryRaw<{ top: number }[]>`
-      SELECT GREATEST(COALESCE(MAX(id), 0), (SELECT last_value FROM users_id_seq))::int AS top FROM users`;
-    for (const [i, u] of renumbered.entries()) await tx.user.create({ data: userData(u, top + i + 1) });
+    const ids = reserveIds ? await reservedUserIds(tx, renumbered.length) : await idsAboveInUse(tx, renumbered.length);
+    await tx.user.createMany({ data: renumbered.map((u, i) => userData(u, ids[i] as number)) });
   }
   for (const u of plan.updateUsers) {
     await tx.user.update({
@@ -130,9 +149,23 @@ export async function applyAccountPlan(tx: Tx, plan: AccountPlan, box: SecretBox
   return new Map(users.flatMap((u) => (u.passportId === null ? [] : [[u.passportId, u.id] as [number, number]])));
 }
 
+/** After the sequence has passed this batch's explicit ids (advanceSequences), `count` ids of it. */
+async function reservedUserIds(tx: Tx, count: number): Promise<number[]> {
+  await advanceSequences(tx);
+  const rows = await tx.$queryRaw<{ id: number }[]>`SELECT nextval('users_id_seq')::int AS id FROM generate_series(1, ${count}::int)`;
+  return rows.map((r) => r.id);
+}
+
+async function idsAboveInUse(tx: Tx, count: number): Promise<number[]> {
+  const [{ top } = { top: 0 }] = await tx.$queryRaw<{ top: number }[]>`
+    SELECT GREATEST(COALESCE(MAX(id), 0), (SELECT last_value FROM users_id_seq))::int AS top FROM users`;
+  return Array.from({ length: count }, (_, i) => top + i + 1);
+}
+
 /**
  * Explicit ids do not advance a sequence: move both past the largest id so that the next client
- * (or user) created here does not collide. Never moves a sequence backwards.
+ * (or user) created here does not collide. Never moves a sequence backwards (setval is not undone
+ * by a rollback: a dry run never calls this).
  */
 export async function advanceSequences(tx: Tx): Promise<void> {
   for (const table of ['clients', 'users']) {

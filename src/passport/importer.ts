@@ -1,19 +1,22 @@
 // `import-passport`: brings a Laravel Passport database's password-grant clients, their
-// users, the reseller mapping and the unexpired tokens' revocation flags into this service, in
-// one transaction per run. Runs again and again without harm: a run that finds nothing new
-// changes nothing. A dry run does everything inside the transaction and rolls it back, so it
-// reports exactly what a real run would do. An invalid entry or an account in conflict is left
-// out and listed; everything else is imported, revocations included.
-import type { PrismaClient } from '../generated/prisma/client.js';
+// users, the reseller mapping and the unexpired tokens' revocation flags into this service.
+// The mapping is read first (one row per reseller); then the resellers go in batches, each read
+// from Passport, planned and written in a short transaction of its own that locks only the rows
+// it touches, so logins and admin saves go on during an import and memory stays bounded by the
+// batch. A batch that committed stays committed when a later one fails: the run is idempotent
+// (a run that finds nothing new changes nothing), so running it again completes it. A dry run
+// rolls every batch back, so it reports what a real run would do. An invalid entry or an
+// account in conflict is left out and listed; everything else is imported, revocations included.
+import type { Prisma, PrismaClient } from '../generated/prisma/client.js';
 import type { SecretBox } from '../security/secret-box.js';
-import { planAccounts } from './account-plan.js';
-import { advanceSequences, applyAccountPlan, loadOurState, lockAccountTables } from './account-store.js';
+import { planAccounts, planSeen, type PlanSeen } from './account-plan.js';
+import { advanceSequences, applyAccountPlan, loadOurState, lockBatchRows } from './account-store.js';
 import type { Prefer } from './field-merge.js';
-import { readPassportLayout, tableColumns } from './passport-layout.js';
+import { type PassportLayout, readPassportLayout, tableColumns } from './passport-layout.js';
 import { readActivePasswordClients, readClients, readUsers } from './passport-rows.js';
-import { type MappingSpec, MappingTableError, readMapping } from './reseller-mapping.js';
-import { isIdentifier, openPassportSource } from './source.js';
-import { type TokenImportCounts, importTokens } from './token-import.js';
+import { type MappingSpec, MappingTableError, type ResellerMapping, readMapping } from './reseller-mapping.js';
+import { type PassportSource, isIdentifier, openPassportSource } from './source.js';
+import { type TokenImportCounts, addTokenCounts, importTokens, noTokenCounts, removeExpiredTokens } from './token-import.js';
 
 export interface ImportOptions {
   /** mysql://, mariadb://, postgres:// or postgresql:// */
@@ -29,6 +32,8 @@ export interface ImportOptions {
   /** For clients whose mapping names no networks: Passport restricted no address. */
   defaultAllowedNetworks: string[];
   parseNetworks(value: string): { ok: true; networks: string[] } | { ok: false; error: string };
+  /** Resellers per batch (each batch one transaction); default DEFAULT_BATCH_SIZE. */
+  batchSize?: number;
 }
 
 export interface ImportDeps {
@@ -38,6 +43,8 @@ export interface ImportDeps {
   revokeTokens?(cutOff: { clientIds: number[]; userIds: number[] }): Promise<void>;
   /** After the commit: tell running instances that clients (and legacy tokens) changed. */
   announce?(): Promise<void>;
+  /** After each batch (committed, or rolled back in a dry run), before the next one starts. */
+  afterBatch?(progress: { batch: number; resellers: number; of: number }): Promise<void>;
 }
 
 export interface ImportReport {
@@ -56,8 +63,15 @@ export interface ImportReport {
 
 class DryRun extends Error {}
 
-/** Transaction bounds: an import of a large Passport database pages through millions of tokens. */
-const TRANSACTION = { timeout: 30 * 60_000, maxWait: 10_000 };
+/**
+ * Resellers per transaction: large enough that the per-statement cost is shared (a few hundred
+ * rows per insert), small enough that a batch's row locks are held for a fraction of a second
+ * and its Passport rows and tokens take little memory.
+ */
+export const DEFAULT_BATCH_SIZE = 250;
+
+/** Transaction bounds: one batch pages through its clients' tokens, however many Passport kept. */
+const TRANSACTION = { timeout: 10 * 60_000, maxWait: 10_000 };
 
 export function hasChanges(report: ImportReport): boolean {
   const t = report.tokens;
@@ -82,50 +96,98 @@ export async function importPassport(options: ImportOptions, deps: ImportDeps): 
     const layout = await readPassportLayout(source);
     const mapping = await readMapping(options.mapping, source);
     report.invalid.push(...mapping.problems);
-    const clientIds = [...new Set(mapping.entries.map((m) => m.clientId))];
-    const clients = await readClients(source, layout, clientIds);
-    const userIds = mapping.entries.map((m) => m.userId ?? clients.get(m.clientId)?.userId ?? null).filter((id): id is number => id !== null);
     const userColumns = await tableColumns(source, options.usersTable);
     if (userColumns.size === 0) throw new MappingTableError(`the Passport database has no table "${options.usersTable}" (--users-table)`);
-    const softDeletes = userColumns.has('deleted_at');
-    const users = await readUsers(source, options.usersTable, [...new Set(userIds)], softDeletes);
-    const mapped = new Set(clientIds);
+    const mapped = new Set(mapping.entries.map((m) => m.clientId));
     // After the cut-over these clients get invalid_client: the runbook asks to map or retire them.
     report.unmappedClients = (await readActivePasswordClients(source, layout)).map((c) => c.id).filter((id) => !mapped.has(id));
 
-    let cutOff = { clientIds: [] as number[], userIds: [] as number[] };
+    const run: BatchRun = { options, deps, source, layout, softDeletes: userColumns.has('deleted_at'), seen: planSeen(), now, report };
+    const tokens = noTokenCounts();
+    report.tokens = tokens;
+    const size = Math.max(1, Math.floor(options.batchSize ?? DEFAULT_BATCH_SIZE));
+    let committedChanges = false;
     try {
-      await deps.prisma.$transaction(async (tx) => {
-        await lockAccountTables(tx);
-        const ours = await loadOurState(tx, mapping.entries, [...users.values()], deps.secretBox);
-        const plan = planAccounts({
-          mapping: mapping.entries,
-          clients,
-          users,
-          ours,
-          prefer: options.prefer,
-          parseNetworks: options.parseNetworks,
-          defaultAllowedNetworks: options.defaultAllowedNetworks,
-          usersProvider: options.usersProvider ?? 'users',
-        });
-        report.conflicts.push(...plan.conflicts);
-        report.invalid.push(...plan.invalid);
-        report.changes.push(...plan.changes);
-        const ourUserIds = await applyAccountPlan(tx, plan, deps.secretBox);
-        report.tokens = await importTokens(tx, source, plan.pairs, ourUserIds, now);
-        cutOff = plan.cutOff;
-        if (options.dryRun) throw new DryRun();
-        await advanceSequences(tx);
-      }, TRANSACTION);
-      report.committed = true;
+      for (let start = 0, batch = 1; start < mapping.entries.length; start += size, batch++) {
+        addTokenCounts(tokens, await importBatch(run, mapping.entries.slice(start, start + size)));
+        committedChanges ||= !options.dryRun && hasChanges(report);
+        await deps.afterBatch?.({ batch, resellers: Math.min(start + size, mapping.entries.length), of: mapping.entries.length });
+      }
+      tokens.expiredRemoved += await inTransaction(deps.prisma, options.dryRun, async (tx) => {
+        const removed = await removeExpiredTokens(tx, now);
+        if (!options.dryRun) await advanceSequences(tx);
+        return removed;
+      });
     } catch (err) {
-      if (!(err instanceof DryRun)) throw err;
-      return report;
+      // What earlier batches committed is in force: running instances must not keep serving stale clients.
+      if (committedChanges) await deps.announce?.().catch(() => {});
+      throw err;
     }
-    if (cutOff.clientIds.length + cutOff.userIds.length > 0) await deps.revokeTokens?.(cutOff);
-    if (hasChanges(report)) await deps.announce?.();
+    report.committed = !options.dryRun;
+    if (!options.dryRun && hasChanges(report)) await deps.announce?.();
     return report;
   } finally {
     await source.close();
   }
+}
+
+interface BatchRun {
+  options: ImportOptions;
+  deps: ImportDeps;
+  source: PassportSource;
+  layout: PassportLayout;
+  softDeletes: boolean;
+  seen: PlanSeen;
+  now: Date;
+  report: ImportReport;
+}
+
+/**
+ * One batch of the mapping: its Passport clients and users are read, then planned and written (with
+ * their tokens) in one transaction, revocations after its commit. Returns its token counts.
+ */
+async function importBatch(run: BatchRun, entries: ResellerMapping[]): Promise<TokenImportCounts> {
+  const { options, deps, source, report } = run;
+  const clients = await readClients(source, run.layout, [...new Set(entries.map((m) => m.clientId))]);
+  const userIds = entries.map((m) => m.userId ?? clients.get(m.clientId)?.userId ?? null).filter((id): id is number => id !== null);
+  const users = await readUsers(source, options.usersTable, [...new Set(userIds)], run.softDeletes);
+  const { counts, cutOff } = await inTransaction(deps.prisma, options.dryRun, async (tx) => {
+    await lockBatchRows(tx, entries, [...users.values()]);
+    const ours = await loadOurState(tx, entries, [...users.values()], deps.secretBox);
+    const plan = planAccounts({
+      mapping: entries,
+      clients,
+      users,
+      ours,
+      prefer: options.prefer,
+      parseNetworks: options.parseNetworks,
+      defaultAllowedNetworks: options.defaultAllowedNetworks,
+      usersProvider: options.usersProvider ?? 'users',
+      seen: run.seen,
+    });
+    const ourUserIds = await applyAccountPlan(tx, plan, deps.secretBox, !options.dryRun);
+    const counts = await importTokens(tx, source, plan.pairs, ourUserIds, run.now);
+    // Reported once the batch's work is done (a failed batch reports nothing of its own).
+    report.conflicts.push(...plan.conflicts);
+    report.invalid.push(...plan.invalid);
+    report.changes.push(...plan.changes);
+    return { counts, cutOff: plan.cutOff };
+  });
+  if (!options.dryRun && cutOff.clientIds.length + cutOff.userIds.length > 0) await deps.revokeTokens?.(cutOff);
+  return counts;
+}
+
+/** Runs `work` in a transaction that commits, or in a dry run rolls back and still returns its result. */
+async function inTransaction<T>(prisma: PrismaClient, dryRun: boolean, work: (tx: Prisma.TransactionClient) => Promise<T>): Promise<T> {
+  if (!dryRun) return prisma.$transaction(work, TRANSACTION);
+  let result: { value: T } | undefined;
+  try {
+    await prisma.$transaction(async (tx) => {
+      result = { value: await work(tx) };
+      throw new DryRun();
+    }, TRANSACTION);
+  } catch (err) {
+    if (!(err instanceof DryRun) || !result) throw err;
+  }
+  return (result as { value: T }).value;
 }

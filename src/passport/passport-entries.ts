@@ -69,16 +69,31 @@ export function resolveEntry(entry: ResellerMapping, input: EntrySources, invali
   return { client, user, networks, secret: passportSecretValue(client.secret) };
 }
 
+/** What consistentEntries() has seen: kept across the batches of one run, so that a batch is checked against every earlier entry. */
+export interface EntriesSeen {
+  byReseller: Map<string, ResellerMapping>;
+  resellerOfClient: Map<number, string>;
+  resellerOfUser: Map<number, string>;
+}
+
+export function entriesSeen(): EntriesSeen {
+  return { byReseller: new Map(), resellerOfClient: new Map(), resellerOfUser: new Map() };
+}
+
 /** Leaves out mapping entries that contradict an earlier one (one client or user for two resellers, …). */
-export function consistentEntries(mapping: ResellerMapping[], clients: Map<number, PassportClient>, invalid: string[]): ResellerMapping[] {
-  const byReseller = new Map<string, ResellerMapping>();
-  const resellerOfClient = new Map<number, string>();
-  const resellerOfUser = new Map<number, string>();
+export function consistentEntries(
+  mapping: ResellerMapping[],
+  clients: Map<number, PassportClient>,
+  invalid: string[],
+  seen: EntriesSeen = entriesSeen(),
+): ResellerMapping[] {
+  const { byReseller, resellerOfClient, resellerOfUser } = seen;
   const unique: ResellerMapping[] = [];
   for (const entry of mapping) {
-    const seen = byReseller.get(entry.resellerId);
-    if (seen) {
-      if (seen.clientId !== entry.clientId) invalid.push(`reseller ${entry.resellerId} is mapped to clients ${seen.clientId} and ${entry.clientId}`);
+    const earlier = byReseller.get(entry.resellerId);
+    if (earlier) {
+      if (earlier.clientId !== entry.clientId)
+        invalid.push(`reseller ${entry.resellerId} is mapped to clients ${earlier.clientId} and ${entry.clientId}`);
       continue;
     }
     const other = resellerOfClient.get(entry.clientId);

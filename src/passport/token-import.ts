@@ -1,5 +1,5 @@
 // Imports the ids and revocation flags of Passport's unexpired access and refresh tokens of the
-// imported (client, user) pairs, inside the import's transaction, page by page. Revocation is
+// imported (client, user) pairs, inside the transaction of the batch that imports them, page by page. Revocation is
 // sticky: a flag set here (by Passport earlier, or by a refresh-token exchange here) is never
 // cleared by a later import, because Passport never un-revokes a token either. A token that has
 // vanished from Passport (passport:purge) is revoked: Passport answers an unknown id as revoked.
@@ -19,6 +19,10 @@ export interface TokenImportCounts {
   skipped: number;
 }
 
+export function noTokenCounts(): TokenImportCounts {
+  return { accessTokensAdded: 0, accessTokensRevoked: 0, refreshTokensAdded: 0, refreshTokensRevoked: 0, expiredRemoved: 0, skipped: 0 };
+}
+
 const PAGE = 1000;
 /** A bound on the loop, far above any real Passport database (PAGE × this many tokens). */
 const MAX_PAGES = 100_000;
@@ -30,14 +34,8 @@ export async function importTokens(
   ourUserIds: Map<number, number>,
   now: Date,
 ): Promise<TokenImportCounts> {
-  const counts: TokenImportCounts = {
-    accessTokensAdded: 0,
-    accessTokensRevoked: 0,
-    refreshTokensAdded: 0,
-    refreshTokensRevoked: 0,
-    expiredRemoved: 0,
-    skipped: 0,
-  };
+  const counts = noTokenCounts();
+  if (pairs.length === 0) return counts;
   const clientIds = [...new Set(pairs.map((p) => p.clientId))];
   const userOfClient = new Map(pairs.map((p) => [p.clientId, p.passportUserId]));
   await tx.$executeRawUnsafe('CREATE TEMP TABLE passport_seen_tokens (id varchar(100) PRIMARY KEY) ON COMMIT DROP');
@@ -68,10 +66,17 @@ export async function importTokens(
     FROM legacy_access_tokens a
     WHERE a.id = r.access_token_id AND NOT r.revoked AND a.client_id = ANY(${clientIds})
       AND (r.expires_at IS NULL OR r.expires_at > ${now}) AND r.id NOT IN (SELECT id FROM passport_seen_tokens)`;
-  // Housekeeping: an expired token can never be accepted again.
-  counts.expiredRemoved += await tx.$executeRaw`DELETE FROM legacy_refresh_tokens WHERE expires_at <= ${now}`;
-  counts.expiredRemoved += await tx.$executeRaw`DELETE FROM legacy_access_tokens WHERE expires_at <= ${now}`;
   return counts;
+}
+
+/** Housekeeping, once a run: an expired token can never be accepted again. Returns how many went. */
+export async function removeExpiredTokens(tx: Tx, now: Date): Promise<number> {
+  const refresh = await tx.$executeRaw`DELETE FROM legacy_refresh_tokens WHERE expires_at <= ${now}`;
+  return refresh + (await tx.$executeRaw`DELETE FROM legacy_access_tokens WHERE expires_at <= ${now}`);
+}
+
+export function addTokenCounts(total: TokenImportCounts, more: TokenImportCounts): void {
+  for (const key of Object.keys(total) as (keyof TokenImportCounts)[]) total[key] += more[key];
 }
 
 async function markSeen(tx: Tx, ids: string[]): Promise<void> {

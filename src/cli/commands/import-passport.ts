@@ -5,7 +5,7 @@
 // in conflict are left as they are and make the exit status 1; everything else is imported.
 import { ConflictError, DependencyUnavailableError } from '../../errors.js';
 import { importDeps } from '../../passport/import-deps.js';
-import { type ImportReport, hasChanges, importPassport } from '../../passport/importer.js';
+import { DEFAULT_BATCH_SIZE, type ImportReport, hasChanges, importPassport } from '../../passport/importer.js';
 import { UnsupportedPassportLayoutError } from '../../passport/passport-layout.js';
 import { type MappingSpec, MappingTableError } from '../../passport/reseller-mapping.js';
 import { sourceTimeZone } from '../../passport/source-time-zone.js';
@@ -112,6 +112,11 @@ export const importPassportCommand: Command = {
     },
     prefer: { type: 'string', placeholder: 'passport|local', description: 'which side wins a field changed both in Passport and here' },
     'dry-run': { type: 'boolean', description: 'print what would change and change nothing' },
+    'batch-size': {
+      type: 'string',
+      placeholder: '<n>',
+      description: `resellers per transaction (default ${DEFAULT_BATCH_SIZE}); each batch commits on its own`,
+    },
   },
   async run(input, context) {
     const { sourceUrl, sourceTimezone } = checkedSource(input);
@@ -120,6 +125,8 @@ export const importPassportCommand: Command = {
     const defaults = parseNetworks(text(input, 'default-allowed-ip') ?? '0.0.0.0/0,::/0');
     if (!defaults.ok) throw new UsageError(`--default-allowed-ip: ${defaults.error}`);
     const mapping = mappingSpec(input);
+    const batchSize = text(input, 'batch-size');
+    if (batchSize !== undefined && !/^[1-9]\d{0,5}$/.test(batchSize)) throw new UsageError('--batch-size is a whole number from 1 to 999999');
 
     const services = await context.services();
     const report = await importPassport(
@@ -133,6 +140,7 @@ export const importPassportCommand: Command = {
         prefer: (prefer as (typeof PREFER)[number] | undefined) ?? 'fail',
         defaultAllowedNetworks: defaults.networks,
         parseNetworks,
+        batchSize: batchSize === undefined ? undefined : Number(batchSize),
       },
       importDeps(services),
     ).catch((err: unknown) => {
