@@ -108,26 +108,29 @@ eachBackend(t, async (t, backend) => {
     t.equal(rotated.statusCode, 200, 'the refresh token was not consumed by any refused request');
   });
 
-  t.test("POST /oauth/token: surrounding whitespace, line breaks included, is trimmed from every parameter but the password, as Laravel's TrimStrings did", async (t) => {
-    const body = passwordGrantBody(reseller) as Record<string, string>;
-    const padded = {
-      ...body,
-      grant_type: `${body.grant_type}\n`,
-      client_id: ` ${body.client_id}\r\n`,
-      client_secret: `${body.client_secret}\n`,
-      username: `\t${body.username} `,
-      scope: ' ',
-    };
-    for (const [kind, payload] of [
-      ['JSON', padded],
-      ['form', form(padded)],
-    ] as const) {
-      const res = await token(payload);
-      t.equal(res.statusCode, 200, `${kind}: a secret pasted with its line break logs in (${res.body})`);
-    }
-    const password = await token({ ...body, password: `${body.password}\n` });
-    t.same([password.statusCode, password.json()], [400, refusedParameter('password')], 'the password is never trimmed: refused');
-  });
+  t.test(
+    "POST /oauth/token: surrounding whitespace, line breaks included, is trimmed from every parameter but the password, as Laravel's TrimStrings did",
+    async (t) => {
+      const body = passwordGrantBody(reseller) as Record<string, string>;
+      const padded = {
+        ...body,
+        grant_type: `${body.grant_type}\n`,
+        client_id: ` ${body.client_id}\r\n`,
+        client_secret: `${body.client_secret}\n`,
+        username: `\t${body.username} `,
+        scope: ' ',
+      };
+      for (const [kind, payload] of [
+        ['JSON', padded],
+        ['form', form(padded)],
+      ] as const) {
+        const res = await token(payload);
+        t.equal(res.statusCode, 200, `${kind}: a secret pasted with its line break logs in (${res.body})`);
+      }
+      const password = await token({ ...body, password: `${body.password}\n` });
+      t.same([password.statusCode, password.json()], [400, refusedParameter('password')], 'the password is never trimmed: refused');
+    },
+  );
 
   t.test('POST /oauth/revoke: 400 invalid_request naming the parameter; the token stays valid', async (t) => {
     const { access_token: access } = await issue(t);
