@@ -123,6 +123,15 @@ export function planSeen(): PlanSeen {
   return { entries: entriesSeen(), emails: new Map() };
 }
 
+/** A copy to plan with: the run's own is replaced by it only once the plan is the one written. */
+export function copySeen(seen: PlanSeen): PlanSeen {
+  const { byReseller, resellerOfClient, resellerOfUser } = seen.entries;
+  return {
+    entries: { byReseller: new Map(byReseller), resellerOfClient: new Map(resellerOfClient), resellerOfUser: new Map(resellerOfUser) },
+    emails: new Map(seen.emails),
+  };
+}
+
 /** Digests of the fields the import owns. */
 function clientDigests(client: PassportClient, secret: SecretValue): FieldDigests {
   return { name: fieldDigest('name', client.name), active: fieldDigest('active', String(!client.revoked)), secret: secretDigest(secret) };

@@ -11,28 +11,12 @@ import type { ResellerMapping } from './reseller-mapping.js';
 type Tx = Prisma.TransactionClient;
 
 /**
- * Locks the rows of ours one batch is planned against (its clients, resellers and users, by id,
- * reseller id, Passport id and e-mail) until the batch commits: an admin save or a login's
- * re-hash of one of them waits for that batch, never for the whole run, and every other row
- * stays free. Taken in id order, as a second import would take them.
+ * Locks the rows a batch's plan updates until the batch commits: an admin save or a login's
+ * re-hash of one of them waits for that batch only, every other row stays free. Taken in id order.
  */
-export async function lockBatchRows(
-  tx: Tx,
-  mapping: readonly ResellerMapping[],
-  passportUsers: readonly { id: number; email: string }[],
-): Promise<void> {
-  const clientIds = mapping.map((m) => m.clientId);
-  const resellerIds = mapping.map((m) => m.resellerId);
-  const passportUserIds = passportUsers.map((u) => u.id);
-  const emails = passportUsers.map((u) => u.email.toLowerCase());
-  await tx.$queryRaw`SELECT id FROM clients WHERE id = ANY(${clientIds}::int[]) ORDER BY id FOR UPDATE`;
-  await tx.$queryRaw`
-    SELECT reseller_id FROM resellers WHERE reseller_id = ANY(${resellerIds}::text[]) OR client_id = ANY(${clientIds}::int[])
-    ORDER BY reseller_id FOR UPDATE`;
-  await tx.$queryRaw`
-    SELECT id FROM users
-    WHERE passport_id = ANY(${passportUserIds}::int[]) OR reseller_id = ANY(${resellerIds}::text[]) OR email = ANY(${emails}::text[])
-    ORDER BY id FOR UPDATE`;
+export async function lockRowsToUpdate(tx: Tx, rows: { clientIds: number[]; userIds: number[] }): Promise<void> {
+  if (rows.clientIds.length > 0) await tx.$queryRaw`SELECT id FROM clients WHERE id = ANY(${rows.clientIds}::int[]) ORDER BY id FOR UPDATE`;
+  if (rows.userIds.length > 0) await tx.$queryRaw`SELECT id FROM users WHERE id = ANY(${rows.userIds}::int[]) ORDER BY id FOR UPDATE`;
 }
 
 export async function loadOurState(

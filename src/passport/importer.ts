@@ -9,11 +9,11 @@
 // account in conflict is left out and listed; everything else is imported, revocations included.
 import type { Prisma, PrismaClient } from '../generated/prisma/client.js';
 import type { SecretBox } from '../security/secret-box.js';
-import { planAccounts, planSeen, type PlanSeen } from './account-plan.js';
-import { advanceSequences, applyAccountPlan, loadOurState, lockBatchRows } from './account-store.js';
+import { type AccountPlan, type PlanSeen, copySeen, planAccounts, planSeen } from './account-plan.js';
+import { advanceSequences, applyAccountPlan, loadOurState, lockRowsToUpdate } from './account-store.js';
 import type { Prefer } from './field-merge.js';
 import { type PassportLayout, readPassportLayout, tableColumns } from './passport-layout.js';
-import { readActivePasswordClients, readClients, readUsers } from './passport-rows.js';
+import { type PassportClient, type PassportUser, readActivePasswordClients, readClients, readUsers } from './passport-rows.js';
 import { type MappingSpec, MappingTableError, type ResellerMapping, readMapping } from './reseller-mapping.js';
 import { type PassportSource, isIdentifier, openPassportSource } from './source.js';
 import { type TokenImportCounts, addTokenCounts, importTokens, noTokenCounts, removeExpiredTokens } from './token-import.js';
@@ -152,19 +152,7 @@ async function importBatch(run: BatchRun, entries: ResellerMapping[]): Promise<T
   const userIds = entries.map((m) => m.userId ?? clients.get(m.clientId)?.userId ?? null).filter((id): id is number => id !== null);
   const users = await readUsers(source, options.usersTable, [...new Set(userIds)], run.softDeletes);
   const { counts, cutOff } = await inTransaction(deps.prisma, options.dryRun, async (tx) => {
-    await lockBatchRows(tx, entries, [...users.values()]);
-    const ours = await loadOurState(tx, entries, [...users.values()], deps.secretBox);
-    const plan = planAccounts({
-      mapping: entries,
-      clients,
-      users,
-      ours,
-      prefer: options.prefer,
-      parseNetworks: options.parseNetworks,
-      defaultAllowedNetworks: options.defaultAllowedNetworks,
-      usersProvider: options.usersProvider ?? 'users',
-      seen: run.seen,
-    });
+    const plan = await planBatch(tx, run, entries, clients, users);
     const ourUserIds = await applyAccountPlan(tx, plan, deps.secretBox, !options.dryRun);
     const counts = await importTokens(tx, source, plan.pairs, ourUserIds, run.now);
     // Reported once the batch's work is done (a failed batch reports nothing of its own).
@@ -175,6 +163,51 @@ async function importBatch(run: BatchRun, entries: ResellerMapping[]): Promise<T
   });
   if (!options.dryRun && cutOff.clientIds.length + cutOff.userIds.length > 0) await deps.revokeTokens?.(cutOff);
   return counts;
+}
+
+/** Re-plans after locking rows a plan updates this many times at most (each time, rows another writer just changed). */
+const MAX_REPLANS = 3;
+
+/**
+ * Plans a batch against our rows without locking them; only the rows the plan updates are then
+ * locked (FOR UPDATE, until the batch commits) and the batch planned again against what they hold
+ * now, so that an admin save or a login's re-hash made meanwhile is merged, never overwritten.
+ * Created rows need no lock (a unique key refuses a second one), and a batch that changes
+ * nothing locks nothing.
+ */
+async function planBatch(
+  tx: Prisma.TransactionClient,
+  run: BatchRun,
+  entries: ResellerMapping[],
+  clients: Map<number, PassportClient>,
+  users: Map<number, PassportUser>,
+): Promise<AccountPlan> {
+  const { options, deps } = run;
+  const locked = { clientIds: new Set<number>(), userIds: new Set<number>() };
+  for (let attempt = 0; ; attempt++) {
+    const seen = copySeen(run.seen);
+    const ours = await loadOurState(tx, entries, [...users.values()], deps.secretBox);
+    const plan = planAccounts({
+      mapping: entries,
+      clients,
+      users,
+      ours,
+      prefer: options.prefer,
+      parseNetworks: options.parseNetworks,
+      defaultAllowedNetworks: options.defaultAllowedNetworks,
+      usersProvider: options.usersProvider ?? 'users',
+      seen,
+    });
+    const clientIds = plan.updateClients.map((c) => c.id).filter((id) => !locked.clientIds.has(id));
+    const userIds = plan.updateUsers.map((u) => u.id).filter((id) => !locked.userIds.has(id));
+    if (clientIds.length + userIds.length === 0 || attempt === MAX_REPLANS) {
+      run.seen = seen;
+      return plan;
+    }
+    await lockRowsToUpdate(tx, { clientIds, userIds });
+    for (const id of clientIds) locked.clientIds.add(id);
+    for (const id of userIds) locked.userIds.add(id);
+  }
 }
 
 /** Runs `work` in a transaction that commits, or in a dry run rolls back and still returns its result. */
