@@ -83,30 +83,37 @@ async function markSeen(tx: Tx, ids: string[]): Promise<void> {
   if (ids.length > 0) await tx.$executeRaw`INSERT INTO passport_seen_tokens (id) SELECT unnest(${ids}::varchar[]) ON CONFLICT DO NOTHING`;
 }
 
+// Pages are written with one statement each over arrays (unnest), not row by row through the
+// ORM: tens of thousands of tokens go through here, and their cost decides the import's speed.
+
+/** Which of `ids` we hold, with their revocation flags. */
+async function existingFlags(tx: Tx, table: 'legacy_access_tokens' | 'legacy_refresh_tokens', ids: string[]): Promise<Map<string, boolean>> {
+  const rows =
+    table === 'legacy_access_tokens'
+      ? await tx.$queryRaw<{ id: string; revoked: boolean }[]>`SELECT id, revoked FROM legacy_access_tokens WHERE id = ANY(${ids}::varchar[])`
+      : await tx.$queryRaw<{ id: string; revoked: boolean }[]>`SELECT id, revoked FROM legacy_refresh_tokens WHERE id = ANY(${ids}::varchar[])`;
+  return new Map(rows.map((r) => [r.id, r.revoked]));
+}
+
+const isoOrNull = (date: Date | null) => (date === null ? null : date.toISOString());
+
 async function importAccessPage(tx: Tx, tokens: PassportAccessToken[], ourUserIds: Map<number, number>, counts: TokenImportCounts): Promise<void> {
   const ids = tokens.map((t) => t.id);
   await markSeen(tx, ids);
-  const existing = new Map(
-    (await tx.legacyAccessToken.findMany({ where: { id: { in: ids } }, select: { id: true, revoked: true } })).map((t) => [t.id, t.revoked]),
-  );
+  const existing = await existingFlags(tx, 'legacy_access_tokens', ids);
   const fresh = tokens.filter((t) => !existing.has(t.id));
   if (fresh.length > 0) {
-    counts.accessTokensAdded += (
-      await tx.legacyAccessToken.createMany({
-        data: fresh.map((t) => ({
-          id: t.id,
-          clientId: t.clientId,
-          userId: ourUserIds.get(t.userId) as number,
-          scopes: t.scopes,
-          revoked: t.revoked,
-          expiresAt: t.expiresAt,
-        })),
-      })
-    ).count;
+    counts.accessTokensAdded += await tx.$executeRaw`
+      INSERT INTO legacy_access_tokens (id, client_id, user_id, scopes, revoked, expires_at)
+      SELECT t.id, t.client_id, t.user_id, ARRAY(SELECT jsonb_array_elements_text(t.scopes::jsonb)), t.revoked, t.expires_at
+      FROM unnest(${fresh.map((t) => t.id)}::varchar[], ${fresh.map((t) => t.clientId)}::int[],
+                  ${fresh.map((t) => ourUserIds.get(t.userId) as number)}::int[], ${fresh.map((t) => JSON.stringify(t.scopes))}::text[],
+                  ${fresh.map((t) => t.revoked)}::boolean[], ${fresh.map((t) => isoOrNull(t.expiresAt))}::timestamptz[])
+        AS t(id, client_id, user_id, scopes, revoked, expires_at)`;
   }
   const revoke = tokens.filter((t) => t.revoked && existing.get(t.id) === false).map((t) => t.id);
   if (revoke.length > 0)
-    counts.accessTokensRevoked += (await tx.legacyAccessToken.updateMany({ where: { id: { in: revoke } }, data: { revoked: true } })).count;
+    counts.accessTokensRevoked += await tx.$executeRaw`UPDATE legacy_access_tokens SET revoked = true WHERE id = ANY(${revoke}::varchar[])`;
 }
 
 async function importRefreshPage(tx: Tx, source: PassportSource, access: PassportAccessToken[], now: Date, counts: TokenImportCounts): Promise<void> {
@@ -118,18 +125,15 @@ async function importRefreshPage(tx: Tx, source: PassportSource, access: Passpor
   );
   const ids = tokens.map((t) => t.id);
   await markSeen(tx, ids);
-  const existing = new Map(
-    (await tx.legacyRefreshToken.findMany({ where: { id: { in: ids } }, select: { id: true, revoked: true } })).map((t) => [t.id, t.revoked]),
-  );
+  const existing = await existingFlags(tx, 'legacy_refresh_tokens', ids);
   const fresh = tokens.filter((t) => !existing.has(t.id));
   if (fresh.length > 0) {
-    counts.refreshTokensAdded += (
-      await tx.legacyRefreshToken.createMany({
-        data: fresh.map((t) => ({ id: t.id, accessTokenId: t.accessTokenId, revoked: t.revoked, expiresAt: t.expiresAt })),
-      })
-    ).count;
+    counts.refreshTokensAdded += await tx.$executeRaw`
+      INSERT INTO legacy_refresh_tokens (id, access_token_id, revoked, expires_at)
+      SELECT * FROM unnest(${fresh.map((t) => t.id)}::varchar[], ${fresh.map((t) => t.accessTokenId)}::varchar[],
+                           ${fresh.map((t) => t.revoked)}::boolean[], ${fresh.map((t) => isoOrNull(t.expiresAt))}::timestamptz[])`;
   }
   const revoke = tokens.filter((t) => t.revoked && existing.get(t.id) === false).map((t) => t.id);
   if (revoke.length > 0)
-    counts.refreshTokensRevoked += (await tx.legacyRefreshToken.updateMany({ where: { id: { in: revoke } }, data: { revoked: true } })).count;
+    counts.refreshTokensRevoked += await tx.$executeRaw`UPDATE legacy_refresh_tokens SET revoked = true WHERE id = ANY(${revoke}::varchar[])`;
 }

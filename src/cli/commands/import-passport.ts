@@ -3,6 +3,8 @@
 // unexpired tokens — in one transaction, and prints the report. Run it as often as needed: a run
 // that finds nothing new changes nothing. Invalid entries are left out with a warning; accounts
 // in conflict are left as they are and make the exit status 1; everything else is imported.
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { ConflictError, DependencyUnavailableError } from '../../errors.js';
 import { importDeps } from '../../passport/import-deps.js';
 import { DEFAULT_BATCH_SIZE, type ImportReport, hasChanges, importPassport } from '../../passport/importer.js';
@@ -142,7 +144,7 @@ export const importPassportCommand: Command = {
         parseNetworks,
         batchSize: batchSize === undefined ? undefined : Number(batchSize),
       },
-      importDeps(services),
+      { ...importDeps(services), afterBatch: collectGarbage() },
     ).catch((err: unknown) => {
       throw explainSourceFailure(err, sourceUrl);
     });
@@ -163,6 +165,18 @@ export const importPassportCommand: Command = {
     return report;
   },
 };
+
+/**
+ * A full garbage collection after each batch. What a batch leaves behind is garbage, but V8
+ * collects its old generation late, at a limit that grows with the process, and the import runs
+ * in a pod with a memory limit: collecting between batches keeps the process near what one batch
+ * holds (docs/passport-migration.md, "Batches"). The CLI is a process of its own: no request waits.
+ */
+function collectGarbage(): () => Promise<void> {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  return async () => gc();
+}
 
 // The Passport database's drivers (mysql2, pg) fail with their own errors; ours come through
 // Prisma or as DependencyUnavailableError, and are explained by run.ts.
