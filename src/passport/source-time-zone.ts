@@ -44,8 +44,11 @@ function offsetFunction(value: string): (ms: number) => number {
     if (Number(fixed[2]) > 14 || Number(fixed[3]) > 59) throw new Error(`the source time zone offset "${value}" is out of range`);
     return fixed[1] === '-' ? () => -minutes : () => minutes;
   }
+  // Newer Intl (ECMA-402 offset time zones, Node.js 24) takes "-03" too, older not: an offset is
+  // ±HH:MM here on every runtime, never left to Intl.
   let format: Intl.DateTimeFormat;
   try {
+    if (/^[+-]/.test(value)) throw new RangeError('not an IANA name');
     format = new Intl.DateTimeFormat('en-US', {
       timeZone: value,
       hourCycle: 'h23',
