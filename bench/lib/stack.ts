@@ -160,7 +160,7 @@ export async function startService(env: Record<string, string>): Promise<Running
   };
 }
 
-/** The resellers' exact JSON body of a password grant (API.md), for `credentials`. */
+/** The resellers' exact JSON body of a password grant (docs/resellers.md), for `credentials`. */
 export function passwordGrantBody(credentials: SeededCredentials): string {
   return JSON.stringify({
     grant_type: 'password',
