@@ -39,11 +39,11 @@ function createInstance(services: Services, listener: Listener): FastifyInstance
     // response's X-Request-Id, so that a support ticket finds its line. Not requestIdHeader:
     // Fastify would take any value over.
     genReqId: requestId,
-    // API.md: the caller's address as resolved under TRUSTED_PROXIES (proxy-addr semantics:
+    // The caller's address as resolved under TRUSTED_PROXIES (docs/admin-api.md; proxy-addr semantics:
     // the right-most X-Forwarded-For entry that is not a trusted proxy).
     trustProxy: config.trustedProxies.length > 0 ? config.trustedProxies : false,
     bodyLimit: BODY_LIMIT,
-    // Bounded everything (issue 5): no request or idle connection is held for long. No socket
+    // Bounded everything (docs/security.md): no request or idle connection is held for long. No socket
     // idle timeout (connectionTimeout): it re-arms a timer on every read and write, a measured
     // cost on the introspection path, and requestTimeout, headersTimeout and keepAliveTimeout
     // already bound a request's receipt and an idle keep-alive connection.
@@ -86,7 +86,7 @@ function createInstance(services: Services, listener: Listener): FastifyInstance
 export async function buildPublicApp(services: Services): Promise<FastifyInstance> {
   const app = createInstance(services, 'public');
   await app.register(errorHandler);
-  // API.md: only JSON and form bodies; anything else is invalid_request.
+  // Only JSON and form bodies; anything else is invalid_request (docs/resellers.md, "Request").
   app.removeContentTypeParser('text/plain');
   await app.register(helmet);
   await app.register(formbody);
