@@ -15,7 +15,8 @@ export class RefreshTokenGrant extends AppGrant {
     const store = this.tokens.tokenStore;
     const claims = await store.findRefreshToken(presented);
     if (!claims) {
-      // Issue 8: a Passport refresh token (not ours, so unknown to the store) is exchanged once.
+      // During the Passport transition (docs/passport-migration.md), a Passport refresh token (not
+      // ours, so unknown to the store) is exchanged once.
       const legacy = this.tokens.legacyRefreshTokens;
       if (legacy?.accepts(presented)) {
         const { user, scope, familyId } = await redeemPassportRefreshToken(legacy, presented, client, this.getScope(request), this.tokens);
