@@ -1,6 +1,6 @@
 // The @node-oauth/oauth2-server model: the library's view of our repositories and token store.
 // One model per request, bound to the caller's context, because the IP allow-list must be
-// checked right after the client authenticates (API.md) and the library passes no request.
+// checked right after the client authenticates (docs/resellers.md) and the library passes no request.
 import { randomUUID } from 'node:crypto';
 import type OAuth2Server from '@node-oauth/oauth2-server';
 import { InvalidCredentialsError, InvalidRefreshTokenError, UnauthorizedClientError } from '../errors.js';
@@ -24,7 +24,7 @@ export interface TokenModelDeps {
   scopes: readonly string[];
   /** RFC 6749 §4.3.2: required, so that no password grant can run unprotected. */
   loginGuard: LoginGuard;
-  /** Passport refresh tokens exchangeable once (issue 8), while the transition is configured. */
+  /** Passport refresh tokens exchangeable once (docs/passport-migration.md), while the transition is configured. */
   legacyRefreshTokens?: LegacyRefreshTokens;
   onPasswordRehashFailed?: (err: unknown) => void;
 }
@@ -97,10 +97,11 @@ export function createTokenModel(deps: TokenModelDeps, context: RequestContext) 
     async getUser(username: string, password: string, client: AppClient): Promise<AppUser | false> {
       const user = await deps.users.findByEmail(username);
       const valid = await deps.hasher.verify(user?.passwordHash, password);
-      // A reseller's client authenticates only its own reseller's user (API.md).
+      // A reseller's client authenticates only its own reseller's user, refused as a wrong password
+      // would be (docs/resellers.md, "Request").
       if (!user || !valid || !user.active || user.clientId !== client.record.id) return false;
       if (deps.hasher.needsRehash(user.passwordHash)) {
-        // Issue 8: an imported bcrypt hash becomes argon2id at the first successful login.
+        // An imported bcrypt hash becomes argon2id at the first successful login (docs/passport-migration.md).
         const upgraded = await deps.hasher.hash(password);
         await deps.users.upgradePasswordHash(user.id, user.passwordHash, upgraded).catch(deps.onPasswordRehashFailed);
       }
