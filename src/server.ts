@@ -26,7 +26,7 @@ async function main(): Promise<void> {
   const log = createLogger(config.logLevel);
   const resolved = await resolveGeneratedSecrets(config);
   if (resolved.generatedAdminToken) {
-    // API.md: outside production the generated admin token is printed so a newcomer can use the API.
+    // Outside production the generated admin token is printed so a newcomer can use the API (docs/configuration.md, "Storage").
     process.stdout.write(`\nreseller-auth: admin token (kept in ${config.dataDir}/secrets.json): ${resolved.generatedAdminToken}\n\n`);
   }
   const services = await createServices(resolved.config, log);
