@@ -1,4 +1,4 @@
-// Issue 5, Redis outages, against a redis-server this test owns: killed (a crash) and frozen with
+// Redis outages (docs/security.md, "Outages"), against a redis-server this test owns: killed (a crash) and frozen with
 // SIGSTOP (a hung host that keeps its connections). Token, revoke and introspect answer 503
 // temporarily_unavailable with Retry-After within the command timeout, readiness is 503 and names
 // the token store, liveness stays 200; everything recovers by itself; and no token a client was
