@@ -1,4 +1,4 @@
-// Passwords, client secrets, admin tokens and OAuth tokens never reach a log line (issue 5).
+// Passwords, client secrets, admin tokens and OAuth tokens never reach a log line (docs/deployment.md, "Logs").
 // test/helper.ts sends every build's logs to test/.logs/. This test drives a representative
 // flow of its own at LOG_LEVEL=trace — secrets in JSON and form bodies, in HTTP Basic and Bearer
 // headers and in the query string; refresh, revocation, introspection, the ingress check, the
