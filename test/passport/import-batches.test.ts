@@ -60,7 +60,11 @@ async function localReseller(ctx: TestApp): Promise<void> {
 async function snapshot(ctx: TestApp) {
   const prisma = ctx.services.db.prisma;
   const plain = <T extends object>(rows: T[]) =>
-    rows.map((row) => Object.fromEntries(Object.entries(row).filter(([key]) => !['createdAt', 'updatedAt', 'importedAt', 'secretCiphertext', 'secretKeyId'].includes(key))));
+    rows.map((row) =>
+      Object.fromEntries(
+        Object.entries(row).filter(([key]) => !['createdAt', 'updatedAt', 'importedAt', 'secretCiphertext', 'secretKeyId'].includes(key)),
+      ),
+    );
   const clients = await prisma.client.findMany({ orderBy: { id: 'asc' } });
   return {
     clients: plain(clients),
