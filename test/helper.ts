@@ -257,6 +257,17 @@ export const TOKEN_STORE_UNAVAILABLE = unavailableBody('token store');
 export const basic = (id: string, secret: string) =>
   `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
 
+/**
+ * Admin API requests (docs/admin-api.md) with the test's admin token, through the admin app of
+ * `app` — a test app, or a function answering the one a `t.before` has built by then.
+ */
+export function adminInject(app: TestApp | (() => TestApp)) {
+  return (method: 'GET' | 'PUT' | 'POST' | 'DELETE', url: string, payload?: object) => {
+    const ctx = typeof app === 'function' ? app() : app;
+    return ctx.adminApp.inject({ method, url, payload, headers: { authorization: `Bearer ${ctx.adminToken}` } });
+  };
+}
+
 /** Makes the token store's hot-path read fail as an unreachable Redis does, until the test ends. */
 export function failTokenStoreReads(t: Test, services: Services): void {
   const store = services.tokenStore;

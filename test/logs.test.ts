@@ -13,7 +13,7 @@ import t from 'tap';
 import { generateClientSecret, generateToken } from '../src/security/secret-box.js';
 import { waitFor } from './faults/dedicated-servers.js';
 import { basic, registerResourceServer } from './faults/requests.js';
-import { BACKENDS, type Backend, LOG_DIR, type TestApp, build, eachBackend, passwordGrantBody, seedReseller } from './helper.js';
+import { adminInject, BACKENDS, type Backend, LOG_DIR, type TestApp, build, eachBackend, passwordGrantBody, seedReseller } from './helper.js';
 
 const SENSITIVE_FIELD =
   /"(password|client_secret|clientSecret|secret|access_token|refresh_token|token|authorization|cookie|passwordHash)":"(?!\[Redacted\]")/;
@@ -58,8 +58,7 @@ async function driveFlow(ctx: TestApp): Promise<void> {
   const app = ctx.publicApp;
   const post = (url: string, payload: unknown, headers: Record<string, string> = {}, remoteAddress = '127.0.0.1') =>
     app.inject({ method: 'POST', url, payload: payload as string, headers, remoteAddress });
-  const admin = (method: 'GET' | 'PUT' | 'POST' | 'DELETE', url: string, payload?: object) =>
-    ctx.adminApp.inject({ method, url, payload, headers: { authorization: `Bearer ${ctx.adminToken}` } });
+  const admin = adminInject(ctx);
 
   const r = await seedReseller(ctx.services, { allowedIp: '127.0.0.1,10.9.0.0/24' });
   const rs = await registerResourceServer(ctx);

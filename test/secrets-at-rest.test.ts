@@ -9,7 +9,7 @@ import { Redis } from 'ioredis';
 import t, { type Test } from 'tap';
 import { SecretBox } from '../src/security/secret-box.js';
 import { basic } from './faults/requests.js';
-import { type TestApp, build, eachBackend } from './helper.js';
+import { adminInject, type TestApp, build, eachBackend } from './helper.js';
 
 interface Secrets {
   passwords: string[];
@@ -24,8 +24,7 @@ function encodings(secret: string): string[] {
 }
 
 async function driveFlow(t: Test, ctx: TestApp): Promise<Secrets> {
-  const admin = (method: 'PUT' | 'POST', url: string, payload?: object) =>
-    ctx.adminApp.inject({ method, url, payload, headers: { authorization: `Bearer ${ctx.adminToken}` } });
+  const admin = adminInject(ctx);
   const token = (payload: object) => ctx.publicApp.inject({ method: 'POST', url: '/oauth/token', payload });
 
   const secrets: Secrets = { passwords: [], clientSecrets: [], tokens: [] };

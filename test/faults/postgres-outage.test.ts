@@ -6,7 +6,7 @@
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import pg from 'pg';
 import t, { type Test } from 'tap';
-import { type Backend, NO_STORE, type SeededReseller, type TestApp, build, seedReseller } from '../helper.js';
+import { adminInject, type Backend, NO_STORE, type SeededReseller, type TestApp, build, seedReseller } from '../helper.js';
 import { dedicatedPostgres, waitFor } from './dedicated-servers.js';
 import { type ResourceServer, type TokenPair, assertUnavailable, oauthCalls, registerResourceServer, timed } from './requests.js';
 
@@ -38,8 +38,7 @@ if (typeof postgres === 'string') {
     pair = (await calls.password()).json() as TokenPair;
   });
 
-  const admin = (method: 'GET' | 'PUT', url: string, payload?: object) =>
-    ctx.adminApp.inject({ method, url, payload, headers: { authorization: `Bearer ${ctx.adminToken}` } });
+  const admin = adminInject(() => ctx);
   const health = (app: FastifyInstance, path: string) => app.inject({ method: 'GET', url: path });
 
   const assertAdminUnavailable = (t: Test, res: LightMyRequestResponse, label: string) => {

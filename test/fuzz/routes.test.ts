@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import type { FastifyInstance, LightMyRequestResponse, RouteOptions } from 'fastify';
 import t from 'tap';
 import { generateToken } from '../../src/security/secret-box.js';
-import { type Backend, NO_STORE, type SeededReseller, type TestApp, build, eachBackend, seedReseller } from '../helper.js';
+import { adminInject, type Backend, NO_STORE, type SeededReseller, type TestApp, build, eachBackend, seedReseller } from '../helper.js';
 import { type ResourceServer, basic, oauthCalls, registerResourceServer } from '../faults/requests.js';
 import { type Interesting, requestArbitrary } from './requests.js';
 
@@ -105,8 +105,7 @@ eachBackend(t, async (t, backend) => {
   let rs: ResourceServer;
   let interesting: Interesting;
 
-  const admin = (method: 'GET' | 'PUT', url: string, payload?: object) =>
-    ctx.adminApp.inject({ method, url, payload, headers: { authorization: `Bearer ${ctx.adminToken}` } });
+  const admin = adminInject(() => ctx);
 
   /** Everything the storm must leave alone, as the service itself reports it. */
   const snapshot = async () => ({

@@ -42,9 +42,11 @@ function refuseOtherMethods(fastify: FastifyInstance, url: string): void {
     method: WRONG_METHODS,
     url,
     schema: { hide: true },
+    // Refused in onRequest, before Fastify reads a body (the method is wrong whatever it holds).
     onRequest: async (request) => {
       throw new MethodNotAllowedError(request.method);
     },
+    // Not reached while onRequest throws; Fastify requires a handler, and this one refuses the same way.
     handler: async (request) => {
       throw new MethodNotAllowedError(request.method);
     },
