@@ -115,13 +115,46 @@ in_stage() { # in_stage <path>: that path of the current stage's filesystem
   printf '%s%s' "$work/$stage" "$path"
 }
 
+# What instructions after the current one read of a stage: "all" when a FROM builds on it, else
+# the source paths of the COPY --from=<stage> that name it (none: nothing reads it again).
+read_later() {
+  local instruction words word paths=()
+  for instruction in "${instructions[@]:step}"; do
+    [[ $instruction =~ ^[Ff][Rr][Oo][Mm]\ $1\  ]] && { echo all; return; }
+    if [[ $instruction =~ ^[Cc][Oo][Pp][Yy]\ --from=$1\ (.*)$ ]]; then
+      read -ra words <<<"${BASH_REMATCH[1]}"
+      unset 'words[-1]'
+      for word in "${words[@]}"; do [[ ${word#/} != '' && ${word#/} != . ]] || { echo all; return; }; done
+      paths+=("${words[@]}")
+    fi
+  done
+  ((${#paths[@]} == 0)) || printf '%s\n' "${paths[@]}"
+}
+
 perform_from() {
   [[ $1 =~ ^([^ ]+)\ [Aa][Ss]\ ([a-z][a-z0-9_-]*)$ ]] || die "FROM $1: name every stage (FROM <image> AS <name>)"
   local image="${BASH_REMATCH[1]}" name="${BASH_REMATCH[2]}"
   if [[ -v "workdir_of[$image]" ]]; then
     workdir_of[$name]="${workdir_of[$image]}" env_of[$name]="${env_of[$image]}" user_of[$name]="${user_of[$image]}"
     entrypoint_of[$name]="${entrypoint_of[$image]}" cmd_of[$name]="${cmd_of[$image]}" healthcheck_of[$name]="${healthcheck_of[$image]}"
-    ((dry)) || cp -a "$work/$image" "$work/$name"
+    # A copy of the earlier stage, which must stay as it was for what later reads it. Moved
+    # instead when no later FROM builds on it (a move of node_modules takes no time), and only
+    # the paths a later COPY --from takes are copied back: nothing else of it can be observed.
+    if ((!dry)); then
+      local later path
+      later="$(read_later "$image")"
+      if [[ $later == all ]]; then
+        cp -a "$work/$image" "$work/$name"
+      else
+        mv "$work/$image" "$work/$name"
+        mkdir "$work/$image"
+        while IFS= read -r path; do
+          [[ -n $path && -e "$work/$name/${path#/}" ]] || continue
+          mkdir -p "$(dirname "$work/$image/${path#/}")"
+          cp -a "$work/$name/${path#/}" "$work/$image/${path#/}"
+        done <<<"$later"
+      fi
+    fi
   elif [[ $image =~ ^node:(([0-9]+)\.[0-9]+\.[0-9]+)-bookworm-slim(@sha256:[0-9a-f]{64})?$ ]]; then
     local version="${BASH_REMATCH[1]}" major="${BASH_REMATCH[2]}" have candidate
     workdir_of[$name]=/ env_of[$name]="" user_of[$name]=root entrypoint_of[$name]="" cmd_of[$name]="" healthcheck_of[$name]=""
@@ -167,7 +200,10 @@ perform_copy() {
   for src in "${words[@]}"; do
     [[ $src != *..* ]] || die "COPY $1: paths outside the context"
     src="$base/${src#/}"
-    if [[ -d $src ]]; then # a directory's contents, as Docker copies them
+    if [[ -d $src && -n $from && ! -e $target && ${#words[@]} == 1 && -z $(read_later "$from") ]]; then
+      # Nothing after this reads the stage it comes from: moved, the same tree without the copying.
+      mkdir -p "$(dirname "$target")" && mv "$src" "$target"
+    elif [[ -d $src ]]; then # a directory's contents, as Docker copies them
       mkdir -p "$target" && cp -RP --preserve=mode,timestamps "$src/." "$target/"
     elif [[ -e $src ]]; then
       if ((dir_dest)) || [[ -d $target ]]; then mkdir -p "$target" && cp -P --preserve=mode,timestamps "$src" "$target/"
@@ -208,9 +244,10 @@ need_debian_packages() {
 perform_run() {
   local apt_install='^apt-get update && apt-get install -y --no-install-recommends ([a-z0-9][a-z0-9.+-]*( [a-z0-9][a-z0-9.+-]*)*) && rm -rf /var/lib/apt/lists/\*$'
   case "$1" in
-    '--mount=type=cache,target=/root/.npm,sharing=locked npm ci --ignore-scripts --no-audit --no-fund')
-      # The cache mount is this machine's npm cache (under HOME, as /root/.npm is root's).
-      ((dry)) || run_in_stage npm ci --ignore-scripts --no-audit --no-fund ;;
+    '--mount=type=cache,target=/root/.npm,sharing=locked npm ci --prefer-offline --ignore-scripts --no-audit --no-fund')
+      # The cache mount is this machine's npm cache, wherever the caller's npm keeps it (the
+      # stage's environment does not carry npm_config_cache).
+      ((dry)) || run_in_stage npm ci --cache "$(npm config get cache)" --prefer-offline --ignore-scripts --no-audit --no-fund ;;
     "npm rebuild bcrypt --build-from-source && node -e \"require('bcrypt'); require('@node-rs/argon2')\"" | \
       'npm run build -- --sourceMap false' | \
       "cp -a node_modules/@node-rs .node-rs && npm prune --omit=dev --omit=optional --ignore-scripts --no-audit --no-fund && cp -an .node-rs/. node_modules/@node-rs/ && rm -rf .node-rs && node -e \"require('@node-rs/argon2')\"" | \
