@@ -8,11 +8,13 @@
 // bumps the client's generation after the new row is committed, so that a grant that read the old
 // row is refused when it saves (docs/revocation.md), and it is only then that the call answers.
 // The update records the cut-off as pending in its transaction, and the second revocation clears
-// it: if that revocation fails (503 after the commit), the next change of the access, even the
-// same call repeated and so changing nothing, completes it.
+// it (src/security/cut-off.ts, shared with the Passport import): if that revocation fails (503
+// after the commit), the next change of the access, even the same call repeated and so changing
+// nothing, or the next import run completes it.
 import { ConflictError, NotFoundError, ValidationFailedError } from '../errors.js';
 import type { ResellerAccess, ResellerAccessChanges } from '../repositories/resellers-repository.js';
 import type { ResellerApiInput } from '../schemas/admin.js';
+import { createCutOffs } from '../security/cut-off.js';
 import { generateClientSecret } from '../security/secret-box.js';
 import type { Services } from '../services.js';
 import { type Actor, audit } from './audit.js';
@@ -39,7 +41,8 @@ function emailTaken(): ConflictError {
 }
 
 export function createResellerAccessAdmin(deps: ResellerAccessDeps) {
-  const { resellers, users, tokenStore, legacyTokens, hasher, secretBox, events, log } = deps;
+  const { resellers, users, hasher, secretBox, events, log } = deps;
+  const cutOffs = createCutOffs(deps);
 
   const find = async (resellerId: string): Promise<ResellerAccess> => {
     const access = await resellers.find(resellerId);
@@ -51,20 +54,15 @@ export function createResellerAccessAdmin(deps: ResellerAccessDeps) {
    * Every token of the access's client (and so of its one user), and the Passport tokens imported
    * for the user; `announce` then makes every instance drop its cached view of those.
    */
-  const revokeTokens = async (access: ResellerAccess): Promise<void> => {
-    await Promise.all([tokenStore.revokeClientTokens(String(access.clientId)), legacyTokens.revokeUserTokens(access.userId)]);
-  };
+  const revokeTokens = cutOffs.revoke;
+
+  /** The revocation after a committed cut-off; only once it is stored is the cut-off no longer pending. */
+  const completeCutOff = cutOffs.complete;
 
   /**
    * Other instances drop what they cached about clients. A failure is logged, not answered: the
    * change is committed, and a subscriber that lost its connection reloads when it reconnects.
    */
-  /** The revocation after a committed cut-off; only once it is stored is the cut-off no longer pending. */
-  const completeCutOff = async (access: ResellerAccess): Promise<void> => {
-    await revokeTokens(access);
-    await resellers.cutOffDone(access.resellerId);
-  };
-
   const announce = async (): Promise<void> => {
     await events.publish('clients').catch((err: unknown) => log.warn({ err: (err as Error).message }, 'change event not published'));
   };
@@ -182,7 +180,7 @@ export function createResellerAccessAdmin(deps: ResellerAccessDeps) {
       const existing = await find(resellerId);
       await revokeTokens(existing);
       if (existing.switchedOff) {
-        if (existing.cutOffPending) await resellers.cutOffDone(resellerId);
+        if (existing.cutOffPending) await resellers.cutOffDone(resellerId, existing.cutOffVersion);
         await announce();
         return toSummary(existing);
       }

@@ -7,7 +7,12 @@
 // (a run that finds nothing new changes nothing), so running it again completes it. A dry run
 // rolls every batch back, so it reports what a real run would do. An invalid entry or an
 // account in conflict is left out and listed; everything else is imported, revocations included.
+// A batch that cuts resellers off records the cut-offs as pending in its transaction and revokes
+// after its commit (src/security/cut-off.ts); a run first completes the cut-offs an earlier run or
+// admin call left pending, because a re-run finds those rows unchanged and would not revoke again.
 import type { Prisma, PrismaClient } from '../generated/prisma/client.js';
+import { markCutOffsPending } from '../repositories/resellers-repository.js';
+import type { CutOffs } from '../security/cut-off.js';
 import type { SecretBox } from '../security/secret-box.js';
 import { type AccountPlan, type PlanSeen, copySeen, planAccounts, planSeen } from './account-plan.js';
 import { advanceSequences, applyAccountPlan, loadOurState, lockRowsToUpdate } from './account-store.js';
@@ -39,8 +44,11 @@ export interface ImportOptions {
 export interface ImportDeps {
   prisma: PrismaClient;
   secretBox: SecretBox;
-  /** After the commit: revoke our tokens of switched-off clients and of users with a new password or e-mail. */
-  revokeTokens?(cutOff: { clientIds: number[]; userIds: number[] }): Promise<void>;
+  /**
+   * Switched-off clients and users with a new password or e-mail: revoked after the batch's commit,
+   * pending until then; and the cut-offs left pending before the run, completed first.
+   */
+  cutOffs: Pick<CutOffs, 'completeAll' | 'completePending' | 'pending'>;
   /** After the commit: tell running instances that clients (and legacy tokens) changed. */
   announce?(): Promise<void>;
   /** After each batch (committed, or rolled back in a dry run), before the next one starts. */
@@ -91,6 +99,8 @@ export async function importPassport(options: ImportOptions, deps: ImportDeps): 
     tokens: null,
   };
   const now = new Date();
+  // First, before anything is written: a token store that still cannot revoke them stops the run here.
+  report.changes.push(...(await pendingCutOffs(options.dryRun, deps)));
   const source = await openPassportSource(options.sourceUrl, options.sourceTimezone);
   try {
     const layout = await readPassportLayout(source);
@@ -106,7 +116,7 @@ export async function importPassport(options: ImportOptions, deps: ImportDeps): 
     const tokens = noTokenCounts();
     report.tokens = tokens;
     const size = Math.max(1, Math.floor(options.batchSize ?? DEFAULT_BATCH_SIZE));
-    let committedChanges = false;
+    let committedChanges = !options.dryRun && hasChanges(report);
     try {
       for (let start = 0, batch = 1; start < mapping.entries.length; start += size, batch++) {
         addTokenCounts(tokens, await importBatch(run, mapping.entries.slice(start, start + size)));
@@ -151,18 +161,31 @@ async function importBatch(run: BatchRun, entries: ResellerMapping[]): Promise<T
   const clients = await readClients(source, run.layout, [...new Set(entries.map((m) => m.clientId))]);
   const userIds = entries.map((m) => m.userId ?? clients.get(m.clientId)?.userId ?? null).filter((id): id is number => id !== null);
   const users = await readUsers(source, options.usersTable, [...new Set(userIds)], run.softDeletes);
-  const { counts, cutOff } = await inTransaction(deps.prisma, options.dryRun, async (tx) => {
+  const { counts, cutOffs } = await inTransaction(deps.prisma, options.dryRun, async (tx) => {
     const plan = await planBatch(tx, run, entries, clients, users);
     const ourUserIds = await applyAccountPlan(tx, plan, deps.secretBox, !options.dryRun);
     const counts = await importTokens(tx, source, plan.pairs, ourUserIds, run.now);
+    // docs/revocation.md: committed with the change, so that a failed revocation is not forgotten.
+    const cutOffs = await markCutOffsPending(tx, plan.cutOff);
     // Reported once the batch's work is done (a failed batch reports nothing of its own).
     report.conflicts.push(...plan.conflicts);
     report.invalid.push(...plan.invalid);
     report.changes.push(...plan.changes);
-    return { counts, cutOff: plan.cutOff };
+    return { counts, cutOffs };
   });
-  if (!options.dryRun && cutOff.clientIds.length + cutOff.userIds.length > 0) await deps.revokeTokens?.(cutOff);
+  if (!options.dryRun) await deps.cutOffs.completeAll(cutOffs);
   return counts;
+}
+
+/**
+ * Completes (a dry run: only lists) the cut-offs left pending by an earlier run or admin call whose
+ * revocation failed after its commit; one report line each.
+ */
+async function pendingCutOffs(dryRun: boolean, deps: ImportDeps): Promise<string[]> {
+  const pending = dryRun ? await deps.cutOffs.pending() : await deps.cutOffs.completePending();
+  const why = 'an earlier run or admin call committed it, then could not revoke';
+  const done = dryRun ? `pending (${why}): a real run revokes its tokens` : `completed, its tokens revoked (${why})`;
+  return pending.map((p) => `reseller ${p.resellerId}: cut-off ${done}`);
 }
 
 /** Re-plans after locking rows a plan updates this many times at most (each time, rows another writer just changed). */

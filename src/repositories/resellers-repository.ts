@@ -3,7 +3,7 @@
 // pass the password hash and the sealed secret.
 import { ConflictError } from '../errors.js';
 import { isUniqueViolation, withDatabase } from '../db/errors.js';
-import type { PrismaClient } from '../generated/prisma/client.js';
+import type { Prisma, PrismaClient } from '../generated/prisma/client.js';
 import type { Sealed } from '../security/secret-box.js';
 
 export const RESELLER_GRANTS = ['password', 'refresh_token'];
@@ -23,8 +23,19 @@ export interface ResellerAccess {
   switchedOff: boolean;
   /** A cut-off was committed but the revocation after it not confirmed: the next change completes it. */
   cutOffPending: boolean;
+  /** Moved by every cut-off recorded; the pending mark is cleared only at the version it was read at. */
+  cutOffVersion: number;
   createdAt: Date;
   updatedAt: Date;
+}
+
+/** A cut-off recorded as pending: whose tokens to revoke, and the mark's version to clear. */
+export interface PendingCutOff {
+  resellerId: string;
+  clientId: number;
+  /** Null only for a reseller row without its user (none is created so): no imported tokens to revoke. */
+  userId: number | null;
+  cutOffVersion: number;
 }
 
 export interface NewResellerAccess {
@@ -59,8 +70,14 @@ export interface ResellersRepository {
    * until `cutOffDone` says its revocation is confirmed.
    */
   update(resellerId: string, changes: ResellerAccessChanges, cutOff?: boolean): Promise<ResellerAccess>;
-  /** Clears the pending cut-off; the access's updatedAt is left as it is. */
-  cutOffDone(resellerId: string): Promise<void>;
+  /**
+   * Clears the pending cut-off if no cut-off was recorded since `cutOffVersion` was read (one
+   * recorded meanwhile stays pending: its revocation may have run before its commit); the access's
+   * updatedAt is left as it is.
+   */
+  cutOffDone(resellerId: string, cutOffVersion: number): Promise<void>;
+  /** The cut-offs recorded and not yet completed. */
+  pendingCutOffs(): Promise<PendingCutOff[]>;
   /** Newest createdAt first; throws on a malformed cursor. */
   list(limit: number, cursor?: string): Promise<ResellerPage>;
 }
@@ -70,6 +87,7 @@ const include = { client: true, user: true } as const;
 type Row = {
   resellerId: string;
   cutOffPending: boolean;
+  cutOffVersion: number;
   createdAt: Date;
   updatedAt: Date;
   client: {
@@ -99,6 +117,7 @@ function toAccess(row: Row): ResellerAccess {
     active: row.client.active && row.user.active,
     switchedOff: !row.client.active && !row.user.active,
     cutOffPending: row.cutOffPending,
+    cutOffVersion: row.cutOffVersion,
     createdAt: row.createdAt,
     updatedAt,
   };
@@ -178,17 +197,32 @@ export function createResellersRepository(prisma: PrismaClient): ResellersReposi
               where: { resellerId },
               data: { name: changes.name, email: changes.email?.toLowerCase(), passwordHash: changes.passwordHash, active: changes.active },
             });
-            await tx.reseller.update({ where: { resellerId }, data: { updatedAt: new Date(), ...(cutOff ? { cutOffPending: true } : {}) } });
+            await tx.reseller.update({
+              where: { resellerId },
+              data: { updatedAt: new Date(), ...(cutOff ? { cutOffPending: true, cutOffVersion: { increment: 1 } } : {}) },
+            });
             return toAccess(await tx.reseller.findUniqueOrThrow({ where: { resellerId }, include }));
           })
           .catch(emailConflict),
       ),
 
-    cutOffDone: (resellerId) =>
+    cutOffDone: (resellerId, cutOffVersion) =>
       withDatabase(async () => {
         // Prisma would stamp updatedAt (@updatedAt) on an update through the model: the flag is
         // bookkeeping, not a change of the access.
-        await prisma.$executeRaw`UPDATE resellers SET cut_off_pending = false WHERE reseller_id = ${resellerId} AND cut_off_pending`;
+        await prisma.$executeRaw`
+          UPDATE resellers SET cut_off_pending = false
+          WHERE reseller_id = ${resellerId} AND cut_off_pending AND cut_off_version = ${cutOffVersion}`;
+      }),
+
+    pendingCutOffs: () =>
+      withDatabase(async () => {
+        const rows = await prisma.reseller.findMany({
+          where: { cutOffPending: true },
+          select: { resellerId: true, clientId: true, cutOffVersion: true, user: { select: { id: true } } },
+          orderBy: { resellerId: 'asc' },
+        });
+        return rows.map((r) => ({ resellerId: r.resellerId, clientId: r.clientId, userId: r.user?.id ?? null, cutOffVersion: r.cutOffVersion }));
       }),
 
     list: (limit, cursor) =>
@@ -208,4 +242,26 @@ export function createResellersRepository(prisma: PrismaClient): ResellersReposi
         return { items, nextCursor: rows.length > limit && last ? encodeCursor(last) : undefined };
       }),
   };
+}
+
+/**
+ * Records, in the caller's transaction (the Passport import's batch), that the resellers of these
+ * clients and users are cut off; returns the marks to complete once it has committed. A user
+ * always has its reseller row; a client must have one too (the import creates it in the same
+ * batch), or the batch is refused: a cut-off whose mark could not be recorded could be lost.
+ */
+export async function markCutOffsPending(tx: Prisma.TransactionClient, cutOff: { clientIds: number[]; userIds: number[] }): Promise<PendingCutOff[]> {
+  if (cutOff.clientIds.length + cutOff.userIds.length === 0) return [];
+  const marked = await tx.$queryRaw<PendingCutOff[]>`
+    WITH marked AS (
+      UPDATE resellers SET cut_off_pending = true, cut_off_version = cut_off_version + 1
+      WHERE client_id = ANY(${cutOff.clientIds}::int[]) OR reseller_id IN (SELECT reseller_id FROM users WHERE id = ANY(${cutOff.userIds}::int[]))
+      RETURNING reseller_id, client_id, cut_off_version)
+    SELECT m.reseller_id AS "resellerId", m.client_id AS "clientId", u.id AS "userId", m.cut_off_version AS "cutOffVersion"
+    FROM marked m LEFT JOIN users u ON u.reseller_id = m.reseller_id
+    ORDER BY m.reseller_id`;
+  const covered = new Set(marked.map((m) => m.clientId));
+  const missing = cutOff.clientIds.filter((id) => !covered.has(id));
+  if (missing.length > 0) throw new Error(`client(s) ${missing.join(', ')} to cut off have no reseller: the cut-off cannot be recorded`);
+  return marked;
 }

@@ -6,8 +6,8 @@ import bcrypt from 'bcrypt';
 import type { FastifyInstance } from 'fastify';
 import t from 'tap';
 import type { ApiAccessView } from '../../src/admin/views.js';
-import { DependencyUnavailableError } from '../../src/errors.js';
 import { TEST_ADMIN_TOKEN, type TestApp, build, eachBackend } from '../helper.js';
+import { failRevocationAfterCommit, tokenStoreDown } from '../token-store-outage.js';
 
 const auth = { authorization: `Bearer ${TEST_ADMIN_TOKEN}` };
 const storeDown = { error: 'service_unavailable', message: 'The token store is unavailable. Try again shortly.' };
@@ -49,31 +49,9 @@ eachBackend(t, async (t, backend) => {
       },
     });
 
-  /**
-   * A token store outage: the real Redis connection dropped (PostgreSQL + Redis), or the
-   * in-process store's revocations failing as a dropped connection makes them fail.
-   */
-  async function tokenStoreDown(): Promise<() => Promise<void>> {
-    const { redis, durableRedis, tokenStore } = ctx.services;
-    if (redis && durableRedis) {
-      redis.disconnect();
-      durableRedis.disconnect();
-      return async () => {
-        await Promise.all([redis.connect(), durableRedis.connect()]);
-      };
-    }
-    const original = tokenStore.revokeClientTokens;
-    tokenStore.revokeClientTokens = async (): Promise<number> => {
-      throw new DependencyUnavailableError('token store', new Error('connection refused'));
-    };
-    return async () => {
-      tokenStore.revokeClientTokens = original;
-    };
-  }
-
   t.test('token store down: password change, e-mail change and switching off fail with 503 before anything changed', async (t) => {
     const { resellerId, body, access } = await configured();
-    const restore = await tokenStoreDown();
+    const restore = await tokenStoreDown(ctx.services);
     try {
       for (const [what, res] of [
         ['password', await put(resellerId, { ...body, password: 'senha-nova-123' })],
@@ -125,28 +103,16 @@ eachBackend(t, async (t, backend) => {
     ] as const;
     for (const [what, change] of cases) {
       const { resellerId, body, access } = await configured();
-      const repository = ctx.services.resellers;
       const { tokenStore } = ctx.services;
-      const update = repository.update;
-      const revoke = tokenStore.revokeClientTokens;
       let issuedMeanwhile: { access_token: string } | undefined;
-      let committed = false;
-      repository.update = async (...args) => {
+      const restore = failRevocationAfterCommit(ctx.services, async () => {
         issuedMeanwhile = (await login(access, 'senha-original')).json();
-        const updated = await update(...args);
-        committed = true;
-        return updated;
-      };
-      tokenStore.revokeClientTokens = async (clientId) => {
-        if (committed) throw new DependencyUnavailableError('token store', new Error('connection refused'));
-        return revoke.call(tokenStore, clientId);
-      };
+      });
       let first: Awaited<ReturnType<typeof put>>;
       try {
         first = await put(resellerId, change(body));
       } finally {
-        repository.update = update;
-        tokenStore.revokeClientTokens = revoke;
+        restore();
       }
       t.equal(first.statusCode, 503, `${what}: the first call answers 503 after its commit`);
       t.ok(issuedMeanwhile?.access_token, `${what}: a token was issued between the first revocation and the commit`);
