@@ -5,15 +5,23 @@
 // resellers/s and the CLI's peak resident memory; and, while each run goes on, what a login and
 // an admin save against the running service wait (docs/passport-migration.md: the import runs
 // again and again while the service answers). Goals: ≤ 256 MB, ≥ 200 resellers/s, ≤ 100 ms.
+// Throughout, PostgreSQL's locks and waits and the threads' scheduler times are sampled every
+// ~20 ms (bench/lib/import-contention.ts), so that a login's wait is told apart: a lock or the CPU.
 //   source scripts/test-services.sh && npm run bench:import
 //   BENCH_RESELLERS=1000 npm run bench:import          # a smaller set
 //   BENCH_IMPORT_PROFILE=1 npm run bench:import        # + where time and memory go (--cpu-prof)
 //   BENCH_IMPORT_NODE_OPTIONS=--max-old-space-size=128 npm run bench:import   # flags for the CLI's node only
+//   BENCH_IMPORT_NICE=19 npm run bench:import           # the CLI under nice(1)
+//   BENCH_IMPORT_CONTROL_S=20 npm run bench:import      # the no-import control window before each run (default 10 s)
+//   BENCH_IMPORT_SERVICE_ENV='HASH_NICENESS=0' npm run bench:import   # the service's (and CLI's) settings
 import { execFileSync } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { type ContentionSampler, startContentionSampler } from './lib/import-contention.js';
+import { type RunContention, contentionTables, runContention } from './lib/import-contention-report.js';
 import { importPhases, phaseTable } from './lib/import-profile.js';
 import { type ImportRun, runImport } from './lib/import-run.js';
 import { adminSave, passwordGrant, type WaitSummary, startProbe, summariseWaits } from './lib/import-probe.js';
@@ -27,6 +35,11 @@ const PROFILE = process.env.BENCH_IMPORT_PROFILE === '1' || KEPT_PROFILES !== un
 const GOAL = { peakRssMb: 256, resellersPerS: 200, waitMs: 100 };
 /** Probe samples of each kind before a run: its baseline. */
 const BASELINE_SAMPLES = 20;
+/**
+ * Then, still before the run, a window with no import, whose waits are measured like the run's:
+ * what the machine's other work alone makes a request wait (the control).
+ */
+const CONTROL_MS = Number(process.env.BENCH_IMPORT_CONTROL_S ?? 10) * 1000;
 const LOCAL = { resellerId: 'bench-local', email: 'bench.local@revenda.example', password: 'senha-local-do-bench' };
 
 const mark = (met: boolean) => (met ? 'met' : '**not met**');
@@ -72,11 +85,13 @@ async function main(): Promise<void> {
   const stacks: Stack[] = [];
   let service: RunningService | undefined;
   let probe: ReturnType<typeof startProbe> | undefined;
+  let contention: ContentionSampler | undefined;
   const profileDir = PROFILE ? (KEPT_PROFILES ?? mkdtempSync(join(tmpdir(), 'ra-import-prof-'))) : undefined;
   let cleaning: Promise<void> | undefined;
   const cleanUp = () => {
     cleaning ??= (async () => {
       await probe?.stop();
+      await contention?.stop();
       await service?.stop();
       for (const stack of stacks) await stack.close();
       if (profileDir && !KEPT_PROFILES) rmSync(profileDir, { recursive: true, force: true });
@@ -93,7 +108,14 @@ async function main(): Promise<void> {
   try {
     const source = await createStack();
     stacks.push(source);
-    const target = await createStack();
+    // BENCH_IMPORT_SERVICE_ENV: the service's own settings for a run, e.g. 'HASH_NICENESS=0 HASH_CONCURRENCY=2'.
+    const serviceEnv = Object.fromEntries(
+      (process.env.BENCH_IMPORT_SERVICE_ENV ?? '')
+        .split(' ')
+        .filter(Boolean)
+        .map((kv) => kv.split('=', 2)),
+    );
+    const target = await createStack(serviceEnv);
     stacks.push(target);
     const sourceUrl = source.env.DATABASE_URL as string;
     const filling = performance.now();
@@ -105,6 +127,12 @@ async function main(): Promise<void> {
     service = await startService(target.env);
     const adminToken = target.env.ADMIN_TOKENS as string;
     const local = await configureLocalReseller(service, adminToken);
+    const sampling = await startContentionSampler(target.env.DATABASE_URL as string, {
+      pid: service.process.pid as number,
+      adminUrl: service.adminUrl,
+    });
+    contention = sampling;
+    const contended: RunContention[] = [];
     probe = startProbe({ login: passwordGrant(service.publicUrl, local), 'admin PUT': adminSave(service.adminUrl, adminToken, local) });
 
     // The runbook's command: the mapping from the DBS table, the CLI with the service's own settings.
@@ -118,16 +146,28 @@ async function main(): Promise<void> {
     ];
     const runEnv = (run: string) => (profileDir ? { ...cliEnv, RA_BENCH_MEMORY_FILE: join(profileDir, `${run}.memory.jsonl`) } : cliEnv);
 
-    /** One import with the probe's baseline taken just before it: the run and what the probe waited. */
+    /**
+     * One import with the probe's baseline and a control window taken just before it: the run and
+     * what the probe waited, during the run and during the control.
+     */
     const measured = async (name: 'first' | 'again', running: ReturnType<typeof startProbe>) => {
+      const label = name === 'first' ? 'import' : 're-run';
       const baselineFrom = performance.now();
       await running.sampled(baselineFrom, BASELINE_SAMPLES);
-      console.error(name === 'first' ? 'import…' : 're-run…');
-      const run = await runImport(args, runEnv(name), nodeOptions(name));
-      checkRun(name === 'first' ? 'import' : 're-run', run);
-      return { run, waits: summariseWaits(running.samples(), baselineFrom, run.startedAt, run.endedAt) };
+      const controlFrom = performance.now();
+      await sleep(CONTROL_MS);
+      const controlTo = performance.now();
+      console.error(`${label}…`);
+      const run = await runImport(args, runEnv(name), nodeOptions(name), (pid) => sampling.importStarted(pid));
+      checkRun(label, run);
+      const waits = summariseWaits(running.samples(), baselineFrom, run.startedAt, run.endedAt, controlFrom);
+      const controlWaits = summariseWaits(running.samples(), baselineFrom, controlFrom, controlTo);
+      const logins = new Map(waits.filter((w) => w.kind.endsWith('login')).map((w) => [w.kind, w.baselineMs]));
+      contended.push(runContention(sampling, `before the ${label}, no import`, running.samples(), logins, controlFrom, controlTo));
+      contended.push(runContention(sampling, label, running.samples(), logins, run.startedAt, run.endedAt));
+      return { run, waits, controlWaits };
     };
-    const { run: first, waits: firstWaits } = await measured('first', probe);
+    const { run: first, waits: firstWaits, controlWaits: firstControl } = await measured('first', probe);
 
     // Now the accounts exist: a reseller's first login here re-hashes its bcrypt password, a write
     // to the users table. Each probe login is another reseller's first (the last ones imported).
@@ -139,7 +179,7 @@ async function main(): Promise<void> {
     };
     probe.remove('login');
     probe.set('first login', firstLogin);
-    const { run: again, waits: againWaits } = await measured('again', probe);
+    const { run: again, waits: againWaits, controlWaits: againControl } = await measured('again', probe);
     await probe.stop();
     probe = undefined;
 
@@ -149,7 +189,7 @@ async function main(): Promise<void> {
     const maxWait = Math.max(...[...firstWaits, ...againWaits].map((w) => w.maxWaitMs));
     const waitsMet = maxWait <= GOAL.waitMs && [...firstWaits, ...againWaits].every((w) => w.failures === 0);
     console.log(
-      `### bench/import — ${new Date().toISOString().slice(0, 10)}, ${commit}, PostgreSQL → PostgreSQL${PROFILE ? ', profiled (--cpu-prof, memoryUsage every 100 ms)' : ''}${process.env.BENCH_IMPORT_NODE_OPTIONS ? `, CLI with ${process.env.BENCH_IMPORT_NODE_OPTIONS}` : ''}\n`,
+      `### bench/import — ${new Date().toISOString().slice(0, 10)}, ${commit}, PostgreSQL → PostgreSQL${PROFILE ? ', profiled (--cpu-prof, memoryUsage every 100 ms)' : ''}${process.env.BENCH_IMPORT_NODE_OPTIONS ? `, CLI with ${process.env.BENCH_IMPORT_NODE_OPTIONS}` : ''}${process.env.BENCH_IMPORT_NICE ? `, CLI at nice ${process.env.BENCH_IMPORT_NICE}` : ''}${process.env.BENCH_IMPORT_SERVICE_ENV ? `, ${process.env.BENCH_IMPORT_SERVICE_ENV}` : ''}\n`,
     );
     console.log(
       '| resellers | access + refresh tokens | wall s | resellers/s | peak RSS MB | no-op re-run s / MB | max wait during the import (login / admin PUT) | max wait during the re-run (first login / admin PUT) |',
@@ -164,16 +204,21 @@ async function main(): Promise<void> {
     console.log(
       `\nFirst run: ${report?.changes.length} changes, tokens ${JSON.stringify(t)}, unmapped clients ${JSON.stringify(report?.unmappedClients)}; re-run: ${again.report?.changes.length} changes, tokens ${JSON.stringify(again.report?.tokens)}.`,
     );
-    console.log('\nProbe (one request at a time, ~50 ms apart; wait = time beyond the median of the 20 before the run):\n');
+    console.log(
+      `\nProbe (one request at a time, ~50 ms apart; wait = time beyond the median of the 20 taken before a ${CONTROL_MS / 1000} s control window with no import, then the run):\n`,
+    );
     console.log('| run | request | baseline median | samples during the run | p99 wait | max wait | failed |');
     console.log('|---|---|---|---|---|---|---|');
     for (const [run, waits] of [
+      ['before the import, no import (control)', firstControl],
       ['import', firstWaits],
+      ['before the re-run, no import (control)', againControl],
       ['re-run', againWaits],
     ] as const) {
       for (const w of waits)
         console.log(`| ${run} | ${w.kind} | ${ms(w.baselineMs)} | ${w.count} | ${ms(w.p99WaitMs)} | ${ms(w.maxWaitMs)} | ${w.failures} |`);
     }
+    console.log(`\n${contentionTables(sampling, contended)}`);
     if (profileDir) {
       for (const name of ['first', 'again']) {
         const dir = join(profileDir, name);

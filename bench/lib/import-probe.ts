@@ -76,15 +76,15 @@ export function percentile(values: number[], p: number): number {
 }
 
 /**
- * Per kind: the baseline, the median of the samples within [baselineFrom, from), and the waits of
- * the samples that overlap [from, to].
+ * Per kind: the baseline, the median of the samples within [baselineFrom, baselineTo) (default:
+ * up to `from`), and the waits of the samples that overlap [from, to].
  */
-export function summariseWaits(samples: ProbeSample[], baselineFrom: number, from: number, to: number): WaitSummary[] {
+export function summariseWaits(samples: ProbeSample[], baselineFrom: number, from: number, to: number, baselineTo = from): WaitSummary[] {
   const kinds = [...new Set(samples.filter((s) => s.end >= from && s.start <= to).map((s) => s.kind))];
   return kinds.map((kind) => {
     const own = samples.filter((s) => s.kind === kind);
     const baselineMs = percentile(
-      own.filter((s) => s.start >= baselineFrom && s.end < from).map((s) => s.end - s.start),
+      own.filter((s) => s.start >= baselineFrom && s.end < baselineTo).map((s) => s.end - s.start),
       50,
     );
     const during = own.filter((s) => s.end >= from && s.start <= to);

@@ -2,7 +2,7 @@
 // its own, timed, under GNU time, whose %M is the kernel's own peak resident set size of the
 // process (wait4's ru_maxrss: exact, where sampling /proc could miss a short peak).
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { childOf } from './proc-sched.js';
 
 export interface ImportRun {
   exitCode: number | null;
@@ -28,25 +28,24 @@ export interface ImportReportSummary {
 /** A run far beyond this is broken, not slow: stop it so that the benchmark still cleans up. */
 const RUN_LIMIT_MS = 30 * 60_000;
 
-/** The node process GNU time started (its only child). */
-function childOf(pid: number): number | undefined {
-  try {
-    const first = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(' ')[0];
-    return first ? Number(first) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 const MAX_RSS = /^RA_BENCH_MAX_RSS_KB=(\d+)$/m;
 
-export async function runImport(args: string[], env: Record<string, string>, nodeOptions: string[] = []): Promise<ImportRun> {
+/** `onSpawn` gets GNU time's pid (the node process is its only child). */
+export async function runImport(
+  args: string[],
+  env: Record<string, string>,
+  nodeOptions: string[] = [],
+  onSpawn?: (pid: number) => void,
+): Promise<ImportRun> {
   const startedAt = performance.now();
-  const command = ['node', ...nodeOptions, 'dist/cli/main.js', 'import-passport', ...args, '--output', 'json'];
+  // BENCH_IMPORT_NICE runs the CLI under nice(1) (which execs node: the pid stays GNU time's child).
+  const nice = process.env.BENCH_IMPORT_NICE ? ['nice', '-n', process.env.BENCH_IMPORT_NICE] : [];
+  const command = [...nice, 'node', ...nodeOptions, 'dist/cli/main.js', 'import-passport', ...args, '--output', 'json'];
   const child = spawn('/usr/bin/time', ['-f', 'RA_BENCH_MAX_RSS_KB=%M', ...command], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  if (child.pid !== undefined) onSpawn?.(child.pid);
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
