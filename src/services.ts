@@ -17,7 +17,7 @@ import { type ResourceServerCredentials, createResourceServerCredentials, resour
 import { createRedisRegistryVersion } from './resource-servers/registry-version.js';
 import { type UsersRepository, createUsersRepository } from './repositories/users-repository.js';
 import { createLoginLimiter } from './security/login-limiter.js';
-import { type PasswordHasher, createPasswordHasher } from './security/password-hasher.js';
+import { type PasswordHasher, createPasswordHasher, startedOnFirstUse } from './security/password-hasher.js';
 import { SecretBox } from './security/secret-box.js';
 import { MemoryTokenStore } from './token-store/memory-token-store.js';
 import { createRedisClient, waitUntilReady } from './redis/connection.js';
@@ -57,12 +57,17 @@ export interface Services {
   close(): Promise<void>;
 }
 
-export async function createServices(config: Config, log: Logger): Promise<Services> {
+/** hasher 'on-first-use': the hashing threads start with the first hash (the ops CLI: startedOnFirstUse). */
+export async function createServices(config: Config, log: Logger, options: { hasher?: 'on-first-use' } = {}): Promise<Services> {
   if (!config.secretKey) throw new Error('SECRET_KEY is not resolved (see resolveGeneratedSecrets)');
   const db = await openDatabase(config, (err) => log.warn({ err: err.message }, 'database connection error'));
   // Started here and awaited last: the hashing threads load (and compute the dummy hash) while
   // the database migrates and Redis connects, instead of after them.
-  const hasherReady = createPasswordHasher({ concurrency: config.hashConcurrency, niceness: config.hashNiceness });
+  const hasherOptions = { concurrency: config.hashConcurrency, niceness: config.hashNiceness };
+  const hasherReady =
+    options.hasher === 'on-first-use'
+      ? Promise.resolve(startedOnFirstUse(() => createPasswordHasher(hasherOptions)))
+      : createPasswordHasher(hasherOptions);
   // Awaited below; a rejection before then is not an unhandled one, and leaves nothing to close.
   const hasherStarted = hasherReady.catch(() => undefined);
   // What has been opened, closed in reverse: by close(), or at once when a later step fails.

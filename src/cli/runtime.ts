@@ -22,7 +22,8 @@ export function createRuntime(config: Config, io: CliIo): Runtime {
   let services: Promise<Services> | undefined;
   let admin: Admin | undefined;
   const openServices = () => {
-    services ??= resolveGeneratedSecrets(config).then((resolved) => createServices(resolved.config, log));
+    // Most commands never hash a password: the hashing thread starts only for those that do.
+    services ??= resolveGeneratedSecrets(config).then((resolved) => createServices(resolved.config, log, { hasher: 'on-first-use' }));
     return services;
   };
   return {

@@ -67,3 +67,32 @@ export async function createPasswordHasher(options: PasswordHasherOptions): Prom
     throw err;
   }
 }
+
+/**
+ * The same hasher, started by its first hash or verification instead of up front: for the ops
+ * CLI, where most commands never hash and a thread's start with the dummy hash would be most of
+ * a short command's time. The server starts its pool up front (createPasswordHasher).
+ */
+export function startedOnFirstUse(start: () => Promise<PasswordHasher>): PasswordHasher {
+  let started: Promise<PasswordHasher> | undefined;
+  const hasher = () => {
+    started ??= start();
+    return started;
+  };
+  let verifications = 0;
+  return {
+    hash: async (password) => (await hasher()).hash(password),
+    async verify(hash, password) {
+      verifications += 1;
+      return (await hasher()).verify(hash, password);
+    },
+    needsRehash,
+    get verifications() {
+      return verifications;
+    },
+    async close() {
+      // A start that failed left nothing to close (createPasswordHasher cleans up after itself).
+      await (await started?.catch(() => undefined))?.close();
+    },
+  };
+}
