@@ -14,6 +14,7 @@ import helmet from './plugins/external/helmet.js';
 import swagger from './plugins/external/swagger.js';
 import swaggerUi from './plugins/external/swagger-ui.js';
 import errorHandler from './plugins/app/error-handler.js';
+import cutOffRetry from './plugins/app/cut-off-retry.js';
 import servicesPlugin from './plugins/app/services.js';
 import adminRoutes from './routes/admin/index.js';
 import authVerifyRoute from './routes/auth-verify.js';
@@ -114,6 +115,7 @@ export async function buildAdminApp(services: Services): Promise<FastifyInstance
   await app.register(swagger, { document: adminDocument(), consumes: ['application/json'] });
   await app.register(swaggerUi, { routePrefix: ADMIN_DOCS_PATH, title: 'reseller-auth admin API documentation' });
   await app.register(servicesPlugin, { services });
+  await app.register(cutOffRetry);
   await app.register(healthRoutes);
   await app.register(metricsRoute);
   await app.register(adminRoutes);

@@ -132,6 +132,9 @@ export const configSchema = z.object({
   // Seconds (fractions allowed) between the checks that keep the resource-server credential cache
   // trusted; a removal waits this plus 2 s before it answers (docs/revocation.md), hence the cap.
   RESOURCE_SERVERS_RELOAD_INTERVAL: z.coerce.number().min(0.1).max(60).default(5),
+  // Seconds between an instance's retries of the cut-offs whose revocation failed after their change
+  // was committed (a token store outage): the longest such a cut-off waits once the store is back.
+  CUT_OFF_RETRY_INTERVAL: z.coerce.number().min(0.1).max(3600).default(10),
   PASSPORT_PUBLIC_KEY: optionalString,
   PASSPORT_APP_KEY: optionalString,
   // Seconds between SIGTERM and closing the listeners, readiness failing and requests still served:
@@ -181,6 +184,8 @@ export interface Config {
   hashNiceness: number;
   /** Seconds between the resource-server credential cache's freshness checks (docs/revocation.md, "Resource servers"). */
   resourceServersReloadInterval: number;
+  /** Seconds between the retries of pending cut-offs (src/plugins/app/cut-off-retry.ts). */
+  cutOffRetryInterval: number;
   passportPublicKey: string | undefined;
   /** Laravel's APP_KEY, to read Passport refresh tokens during the transition (docs/passport-migration.md). */
   passportAppKey: string | undefined;
@@ -263,6 +268,7 @@ export function loadConfig(env: Record<string, string | undefined>, options: Loa
     hashConcurrency: e.HASH_CONCURRENCY,
     hashNiceness: e.HASH_NICENESS,
     resourceServersReloadInterval: e.RESOURCE_SERVERS_RELOAD_INTERVAL,
+    cutOffRetryInterval: e.CUT_OFF_RETRY_INTERVAL,
     passportPublicKey: e.PASSPORT_PUBLIC_KEY,
     passportAppKey: e.PASSPORT_APP_KEY,
     shutdownDelay: e.SHUTDOWN_DELAY,

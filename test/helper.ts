@@ -140,6 +140,8 @@ export async function build(t: Test, backend: Backend, env: Record<string, strin
     ADMIN_PORT: '0',
     // A resource-server removal waits this out (docs/revocation.md); tests that measure it set their own.
     RESOURCE_SERVERS_RELOAD_INTERVAL: '0.5',
+    // Tests that leave a cut-off pending check who completes it; the retry's own tests set theirs.
+    CUT_OFF_RETRY_INTERVAL: '3600',
     ...storage,
     ...env,
   });
