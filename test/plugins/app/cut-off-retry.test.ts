@@ -8,7 +8,7 @@ import type { Test } from 'tap';
 import t from 'tap';
 import type { ApiAccessView } from '../../../src/admin/views.js';
 import { type ResourceServer, registerResourceServer } from '../../faults/requests.js';
-import { type Backend, BACKENDS, type TestApp, adminInject, basic, build, eachBackend } from '../../helper.js';
+import { type Backend, BACKENDS, type TestApp, adminInject, basic, build, eachBackend, passwordGrantBody } from '../../helper.js';
 import { failRevocationAfterCommit } from '../../token-store-outage.js';
 
 const INTERVAL_S = 0.2;
@@ -39,14 +39,7 @@ async function configuredWithToken(
   const issued = await ctx.publicApp.inject({
     method: 'POST',
     url: '/oauth/token',
-    payload: {
-      grant_type: 'password',
-      client_id: access.clientId,
-      client_secret: access.clientSecret,
-      username: access.email,
-      password: 'senha-original',
-      scope: '',
-    },
+    payload: passwordGrantBody({ clientId: access.clientId, clientSecret: access.clientSecret ?? '', email: access.email, password: body.password }),
   });
   if (issued.statusCode !== 200) throw new Error(issued.body);
   return { access, body, token: issued.json().access_token };
