@@ -1,6 +1,6 @@
 // Prometheus metrics (docs/deployment.md, "Metrics"), one registry per service instance so that tests
 // can run several instances in one process. Served on the internal port at /metrics.
-import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { RequestHistogram } from './request-histogram.js';
 
 type IntrospectionResult = (typeof INITIAL_SERIES.introspections)[number];
@@ -20,6 +20,8 @@ export interface Metrics {
   failedLogins: Counter<'reason'>;
   rateLimited: Counter<'limit'>;
   dependencyErrors: Counter<'dependency'>;
+  /** Committed cut-offs whose revocation is not stored yet, as this instance's last retry found them. */
+  cutOffsPending: Gauge;
 }
 
 /**
@@ -94,6 +96,11 @@ export function createMetrics(): Metrics {
       name: 'reseller_auth_dependency_errors_total',
       help: 'Requests answered 503 because a dependency was unreachable (database, token store)',
       labelNames: ['dependency'],
+      registers,
+    }),
+    cutOffsPending: new Gauge({
+      name: 'reseller_auth_cut_offs_pending',
+      help: "Committed cut-offs whose tokens are not revoked yet (the token store failed), at this instance's last retry",
       registers,
     }),
   };

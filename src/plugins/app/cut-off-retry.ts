@@ -20,9 +20,13 @@ export default fp(
 
     const retry = async (): Promise<void> => {
       try {
-        const completed = await cutOffs.completePending();
-        if (completed.length > 0) {
-          log.info({ resellers: completed.map((c) => c.resellerId) }, 'pending cut-offs completed: their tokens are revoked');
+        // Read, counted, then completed: the gauge shows what is stuck while the store is down.
+        const pending = await cutOffs.pending();
+        services.metrics.cutOffsPending.set(pending.length);
+        await cutOffs.completeAll(pending);
+        services.metrics.cutOffsPending.set(0);
+        if (pending.length > 0) {
+          log.info({ resellers: pending.map((c) => c.resellerId) }, 'pending cut-offs completed: their tokens are revoked');
           // Other instances drop what they cached about these clients (as the admin call would have).
           await services.events.publish('clients').catch(() => {});
         }

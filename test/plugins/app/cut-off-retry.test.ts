@@ -71,6 +71,12 @@ async function introspect(publicUrl: string, rs: ResourceServer, token: string):
   return (await res.json()) as { active: boolean };
 }
 
+/** The admin port's Prometheus text, over a real connection. */
+async function metrics(ctx: TestApp): Promise<string> {
+  const { adminUrl } = await ctx.listen();
+  return (await fetch(`${adminUrl}/metrics`)).text();
+}
+
 const newPassword = (body: Record<string, string>) => ({ ...body, password: 'senha-nova-123' });
 
 const pendingCount = async (ctx: TestApp) => (await ctx.services.resellers.pendingCutOffs()).length;
@@ -87,6 +93,7 @@ eachBackend(t, async (t, backend: Backend) => {
     // Several retry intervals pass with the store down: the mark stays, nothing is lost.
     await new Promise((resolve) => setTimeout(resolve, 5 * INTERVAL_S * 1000));
     t.equal(await pendingCount(ctx), 1, 'while the store is down the cut-off stays pending');
+    t.match(await metrics(ctx), /^reseller_auth_cut_offs_pending 1$/m, 'and /metrics counts it');
 
     storeBack();
     const ms = await waitFor(t, 'the retry completes the cut-off', async () => (await pendingCount(ctx)) === 0);
@@ -94,6 +101,7 @@ eachBackend(t, async (t, backend: Backend) => {
     t.equal((await introspect(publicUrl, rs, token)).active, false, 'the token from before the cut-off no longer works (real HTTP)');
     const row = await ctx.services.db.prisma.reseller.findUniqueOrThrow({ where: { resellerId: 'retry1' } });
     t.equal(row.cutOffPending, false, 'the mark is cleared');
+    await waitFor(t, '/metrics counts none', async () => /^reseller_auth_cut_offs_pending 0$/m.test(await metrics(ctx)));
   });
 });
 
