@@ -1,8 +1,9 @@
 // Password hashing: argon2id (argon2-params.ts) on a pool of HASH_CONCURRENCY threads, each at
 // HASH_NICENESS (hashing-worker.ts), never on the event loop or libuv's thread pool. The pool
 // bounds how many hashes run at once, and the lower priority means that when the CPUs are all
-// busy the event loop comes first: a login storm cannot starve the introspection hot path (issue
-// 4). Passport's bcrypt hashes ($2y$) are verified there too and reported as needing a re-hash.
+// busy the event loop comes first: a login storm cannot starve the introspection hot path
+// (docs/scaling.md, bench/README.md "Password hashes"). Passport's bcrypt hashes ($2y$) are
+// verified there too and reported as needing a re-hash.
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
