@@ -10,7 +10,8 @@
 //   source scripts/test-services.sh && npm run bench:import
 //   BENCH_RESELLERS=1000 npm run bench:import          # a smaller set
 //   BENCH_IMPORT_PROFILE=1 npm run bench:import        # + where time and memory go (--cpu-prof)
-//   BENCH_IMPORT_NODE_OPTIONS=--max-old-space-size=128 npm run bench:import   # flags for the CLI's node only
+//   BENCH_IMPORT_NODE_OPTIONS='--max-old-space-size=128' npm run bench:import   # the CLI's node flags
+//     (default: the runbook's --max-semi-space-size=16, docs/passport-migration.md; '' for none)
 //   BENCH_IMPORT_NICE=19 npm run bench:import           # the CLI under nice(1)
 //   BENCH_IMPORT_CONTROL_S=20 npm run bench:import      # the no-import control window before each run (default 10 s)
 //   BENCH_IMPORT_SERVICE_ENV='HASH_NICENESS=0' npm run bench:import   # the service's (and CLI's) settings
@@ -29,6 +30,9 @@ import { type ResellerLogin, fillPassportSource, resellerLogins } from './lib/im
 import { type RunningService, type Stack, createStack, requireServers, startService } from './lib/stack.js';
 
 const RESELLERS = Number(process.env.BENCH_RESELLERS ?? 10_000);
+// The runbook's command caps V8's young generation: Node.js 24 sizes it from the machine's memory
+// and, on a large host with no memory limit, let it add some 80 MB to the import's peak.
+const CLI_NODE_OPTIONS = process.env.BENCH_IMPORT_NODE_OPTIONS ?? '--max-semi-space-size=16';
 // BENCH_IMPORT_PROFILE_DIR keeps the profiles (for DevTools) instead of a temporary directory.
 const KEPT_PROFILES = process.env.BENCH_IMPORT_PROFILE_DIR;
 const PROFILE = process.env.BENCH_IMPORT_PROFILE === '1' || KEPT_PROFILES !== undefined;
@@ -139,7 +143,7 @@ async function main(): Promise<void> {
     const args = ['--map-table', 'revendas', '--map-allowed-ip-column', 'ip_liberado'];
     const cliEnv = { ...target.env, PASSPORT_DATABASE_URL: sourceUrl };
     const sampler = pathToFileURL(join(import.meta.dirname, 'lib', 'import-memory-sampler.mjs')).href;
-    const extra = (process.env.BENCH_IMPORT_NODE_OPTIONS ?? '').split(' ').filter(Boolean);
+    const extra = CLI_NODE_OPTIONS.split(' ').filter(Boolean);
     const nodeOptions = (run: string) => [
       ...extra,
       ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, run)}`, '--import', sampler] : []),
@@ -187,9 +191,15 @@ async function main(): Promise<void> {
     const t = report?.tokens ?? {};
     const rate = RESELLERS / (first.wallMs / 1000);
     const maxWait = Math.max(...[...firstWaits, ...againWaits].map((w) => w.maxWaitMs));
+    // The goal is about locks: the longest wait of a service backend for a lock that PostgreSQL
+    // showed during the two runs (not their control windows).
+    const longestLockMs = Math.max(
+      0,
+      ...contended.filter((c) => !c.run.includes('no import')).flatMap((c) => c.summary.serviceLockWaits.map((w) => w.longestMs)),
+    );
     const waitsMet = maxWait <= GOAL.waitMs && [...firstWaits, ...againWaits].every((w) => w.failures === 0);
     console.log(
-      `### bench/import — ${new Date().toISOString().slice(0, 10)}, ${commit}, PostgreSQL → PostgreSQL${PROFILE ? ', profiled (--cpu-prof, memoryUsage every 100 ms)' : ''}${process.env.BENCH_IMPORT_NODE_OPTIONS ? `, CLI with ${process.env.BENCH_IMPORT_NODE_OPTIONS}` : ''}${process.env.BENCH_IMPORT_NICE ? `, CLI at nice ${process.env.BENCH_IMPORT_NICE}` : ''}${process.env.BENCH_IMPORT_SERVICE_ENV ? `, ${process.env.BENCH_IMPORT_SERVICE_ENV}` : ''}\n`,
+      `### bench/import — ${new Date().toISOString().slice(0, 10)}, ${commit}, PostgreSQL → PostgreSQL${PROFILE ? ', profiled (--cpu-prof, memoryUsage every 100 ms)' : ''}${CLI_NODE_OPTIONS ? `, CLI with ${CLI_NODE_OPTIONS}` : ''}${process.env.BENCH_IMPORT_NICE ? `, CLI at nice ${process.env.BENCH_IMPORT_NICE}` : ''}${process.env.BENCH_IMPORT_SERVICE_ENV ? `, ${process.env.BENCH_IMPORT_SERVICE_ENV}` : ''}\n`,
     );
     console.log(
       '| resellers | access + refresh tokens | wall s | resellers/s | peak RSS MB | no-op re-run s / MB | max wait during the import (login / admin PUT) | max wait during the re-run (first login / admin PUT) |',
@@ -199,7 +209,7 @@ async function main(): Promise<void> {
       `| ${RESELLERS} | ${counts.accessTokens} + ${counts.refreshTokens} | ${(first.wallMs / 1000).toFixed(1)} | ${rate.toFixed(0)} | ${first.peakRssMb.toFixed(0)} | ${(again.wallMs / 1000).toFixed(1)} / ${again.peakRssMb.toFixed(0)} | ${waitCell(firstWaits, 'login')} / ${waitCell(firstWaits, 'admin PUT')} | ${waitCell(againWaits, 'first login')} / ${waitCell(againWaits, 'admin PUT')} |`,
     );
     console.log(
-      `\nGoals: peak RSS ≤ ${GOAL.peakRssMb} MB ${mark(Math.max(first.peakRssMb, again.peakRssMb) <= GOAL.peakRssMb)}; ≥ ${GOAL.resellersPerS} resellers/s ${mark(rate >= GOAL.resellersPerS)}; no wait > ${GOAL.waitMs} ms ${mark(waitsMet)}.`,
+      `\nGoals: peak RSS ≤ ${GOAL.peakRssMb} MB ${mark(Math.max(first.peakRssMb, again.peakRssMb) <= GOAL.peakRssMb)}; ≥ ${GOAL.resellersPerS} resellers/s ${mark(rate >= GOAL.resellersPerS)}; no lock makes the service wait > ${GOAL.waitMs} ms ${mark(longestLockMs <= GOAL.waitMs)} (longest lock wait of a service backend during the runs: ${longestLockMs} ms); no wait of any cause > ${GOAL.waitMs} ms ${mark(waitsMet)}.`,
     );
     console.log(
       `\nFirst run: ${report?.changes.length} changes, tokens ${JSON.stringify(t)}, unmapped clients ${JSON.stringify(report?.unmappedClients)}; re-run: ${again.report?.changes.length} changes, tokens ${JSON.stringify(again.report?.tokens)}.`,
