@@ -51,15 +51,6 @@ export function createResellerAccessAdmin(deps: ResellerAccessDeps) {
   };
 
   /**
-   * Every token of the access's client (and so of its one user), and the Passport tokens imported
-   * for the user; `announce` then makes every instance drop its cached view of those.
-   */
-  const revokeTokens = cutOffs.revoke;
-
-  /** The revocation after a committed cut-off; only once it is stored is the cut-off no longer pending. */
-  const completeCutOff = cutOffs.complete;
-
-  /**
    * Other instances drop what they cached about clients. A failure is logged, not answered: the
    * change is committed, and a subscriber that lost its connection reloads when it reconnects.
    */
@@ -112,15 +103,15 @@ export function createResellerAccessAdmin(deps: ResellerAccessDeps) {
     // keeps saying when the access last changed, and the audit trail holds changes only.
     if (changed.length === 0) {
       if (existing.cutOffPending) {
-        await completeCutOff(existing);
+        await cutOffs.complete(existing);
         await announce();
       }
       return { access: toApiAccess(existing, secretBox), created: false };
     }
     const cutsOff = changes.email !== undefined || changes.passwordHash !== undefined || existing.cutOffPending;
-    if (cutsOff) await revokeTokens(existing);
+    if (cutsOff) await cutOffs.revoke(existing);
     const access = await resellers.update(existing.resellerId, changes, cutsOff);
-    if (cutsOff) await completeCutOff(access);
+    if (cutsOff) await cutOffs.complete(access);
     await announce();
     audit(log, actor, 'reseller.api.update', { resellerId: existing.resellerId, clientId: existing.clientId }, changed);
     return { access: toApiAccess(access, secretBox), created: false };
@@ -160,9 +151,9 @@ export function createResellerAccessAdmin(deps: ResellerAccessDeps) {
      */
     async rotateSecret(resellerId: string, actor: Actor): Promise<ApiAccessView> {
       const existing = await find(resellerId);
-      await revokeTokens(existing);
+      await cutOffs.revoke(existing);
       const access = await resellers.update(resellerId, { secret: secretBox.seal(generateClientSecret()) }, true);
-      await completeCutOff(access);
+      await cutOffs.complete(access);
       await announce();
       audit(log, actor, 'reseller.api.rotate-secret', { resellerId, clientId: existing.clientId }, ['clientSecret']);
       return toApiAccess(access, secretBox);
@@ -178,14 +169,14 @@ export function createResellerAccessAdmin(deps: ResellerAccessDeps) {
      */
     async disable(resellerId: string, actor: Actor): Promise<ResellerSummaryView> {
       const existing = await find(resellerId);
-      await revokeTokens(existing);
+      await cutOffs.revoke(existing);
       if (existing.switchedOff) {
         if (existing.cutOffPending) await resellers.cutOffDone(resellerId, existing.cutOffVersion);
         await announce();
         return toSummary(existing);
       }
       const access = await resellers.update(resellerId, { active: false }, true);
-      await completeCutOff(access);
+      await cutOffs.complete(access);
       await announce();
       audit(log, actor, 'reseller.api.disable', { resellerId, clientId: existing.clientId }, ['active']);
       return toSummary(access);

@@ -16,7 +16,7 @@ export type CutOffDeps = Pick<Services, 'resellers' | 'tokenStore' | 'legacyToke
 export type CutOffTarget = Pick<PendingCutOff, 'clientId' | 'userId'>;
 
 export interface CutOffHooks {
-  /** Tests only: called after the pending marks are read, before their revocation. */
+  /** Called after the pending marks are read, before their revocation (the retry's gauge; tests pause here). */
   afterRead?(pending: PendingCutOff[]): Promise<void>;
   /** Tests only: called after a mark's revocation is stored, before the mark is cleared. */
   beforeClear?(pending: PendingCutOff): Promise<void>;

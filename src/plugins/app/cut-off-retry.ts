@@ -11,7 +11,9 @@ import { createCutOffs } from '../../security/cut-off.js';
 export default fp(
   async (fastify) => {
     const { services } = fastify;
-    const cutOffs = createCutOffs(services);
+    // The gauge counts what the retry is about to complete, so that it shows what stays stuck
+    // while the store is down.
+    const cutOffs = createCutOffs(services, { afterRead: async (pending) => services.metrics.cutOffsPending.set(pending.length) });
     const log = fastify.log.child({ task: 'cut-off-retry' });
     let running: Promise<void> | undefined;
     let timer: NodeJS.Timeout | undefined;
@@ -20,10 +22,7 @@ export default fp(
 
     const retry = async (): Promise<void> => {
       try {
-        // Read, counted, then completed: the gauge shows what is stuck while the store is down.
-        const pending = await cutOffs.pending();
-        services.metrics.cutOffsPending.set(pending.length);
-        await cutOffs.completeAll(pending);
+        const pending = await cutOffs.completePending();
         services.metrics.cutOffsPending.set(0);
         if (pending.length > 0) {
           log.info({ resellers: pending.map((c) => c.resellerId) }, 'pending cut-offs completed: their tokens are revoked');
