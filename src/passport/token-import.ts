@@ -3,7 +3,7 @@
 // sticky: a flag set here (by Passport earlier, or by a refresh-token exchange here) is never
 // cleared by a later import, because Passport never un-revokes a token either. A token that has
 // vanished from Passport (passport:purge) is revoked: Passport answers an unknown id as revoked.
-import type { Prisma } from '../generated/prisma/client.js';
+import { Prisma } from '../generated/prisma/client.js';
 import { type PassportAccessToken, readAccessTokens, readRefreshTokens } from './passport-rows.js';
 import type { PassportSource } from './source.js';
 
@@ -88,10 +88,8 @@ async function markSeen(tx: Tx, ids: string[]): Promise<void> {
 
 /** Which of `ids` we hold, with their revocation flags. */
 async function existingFlags(tx: Tx, table: 'legacy_access_tokens' | 'legacy_refresh_tokens', ids: string[]): Promise<Map<string, boolean>> {
-  const rows =
-    table === 'legacy_access_tokens'
-      ? await tx.$queryRaw<{ id: string; revoked: boolean }[]>`SELECT id, revoked FROM legacy_access_tokens WHERE id = ANY(${ids}::varchar[])`
-      : await tx.$queryRaw<{ id: string; revoked: boolean }[]>`SELECT id, revoked FROM legacy_refresh_tokens WHERE id = ANY(${ids}::varchar[])`;
+  // The table name is one of two literals (the parameter's type), never input.
+  const rows = await tx.$queryRaw<{ id: string; revoked: boolean }[]>`SELECT id, revoked FROM ${Prisma.raw(table)} WHERE id = ANY(${ids}::varchar[])`;
   return new Map(rows.map((r) => [r.id, r.revoked]));
 }
 
