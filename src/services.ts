@@ -150,7 +150,7 @@ export async function createServices(config: Config, log: Logger, options: { has
         metrics,
         log,
       }),
-      clients: createClientsRepository(db.prisma),
+      clients: createClientsRepository(db.prisma, db.sql),
       legacyTokens,
       users: createUsersRepository(db.prisma),
       resellers: createResellersRepository(db.prisma),

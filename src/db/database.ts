@@ -13,9 +13,21 @@ import { PrismaClient } from '../generated/prisma/client.js';
 import { boundedClientClass } from './bounded-client.js';
 import { type MigrationSession, migrate, pendingMigrations } from './migrate.js';
 
+/**
+ * Parameterised statements sent as they are, without Prisma: for the password grant's one read
+ * (clients-repository.ts), where Prisma's request handling cost more CPU than the statement
+ * itself (bench/README.md, "CPU per grant outside the hash"). The same connections as Prisma's
+ * (its driver adapter's pool, so the same statement bound, and the same PgBouncer rules: unnamed
+ * statements only), or the same embedded database.
+ */
+export interface Sql {
+  query<T>(text: string, values: readonly unknown[]): Promise<T[]>;
+}
+
 export interface Database {
   readonly kind: 'postgres' | 'pglite';
   readonly prisma: PrismaClient;
+  readonly sql: Sql;
   /** Runs pending migrations (over MIGRATION_DATABASE_URL when set); returns the names applied. */
   migrate(): Promise<string[]>;
   /** Throws SchemaNotMigratedError unless every migration of this version is applied. Runs no DDL. */
@@ -58,6 +70,11 @@ function openPostgres(url: string, config: DatabaseConfig, onError: (err: Error)
   return {
     kind: 'postgres',
     prisma,
+    sql: {
+      async query<T>(text: string, values: readonly unknown[]) {
+        return (await pool.query({ text, values: [...values] })).rows as T[];
+      },
+    },
     async migrate() {
       // Unbounded: a migration may rewrite a large table. Its own connection, which may be a
       // direct one with a DDL-capable role (MIGRATION_DATABASE_URL) while the pool goes through PgBouncer.
@@ -134,6 +151,11 @@ async function openPglite(dataDir: string): Promise<Database> {
   return {
     kind: 'pglite',
     prisma,
+    sql: {
+      async query<T>(text: string, values: readonly unknown[]) {
+        return (await db.query<T>(text, [...values])).rows;
+      },
+    },
     migrate: () => migrate(session),
     async assertMigrated() {
       const pending = await pendingMigrations(session);

@@ -32,6 +32,13 @@ export interface TokenModelDeps {
 export interface RequestContext {
   /** The caller's address as Fastify resolved it under TRUSTED_PROXIES. */
   ip: string;
+  /**
+   * The generation of the client the request names, already being read (the route reads it in
+   * the same round trip as the address check): used when the client that authenticates is that one.
+   */
+  generation?: { clientId: string; value: Promise<string> };
+  /** A password grant's username: its user is then read in the same statement as its client. */
+  username?: string;
 }
 
 export interface AppClient extends OAuth2Server.Client {
@@ -61,6 +68,8 @@ export type TokenModel = ReturnType<typeof createTokenModel>;
 const toUser = (user: UserRecord): AppUser => ({ id: String(user.id), email: user.email, resellerId: user.resellerId });
 
 export function createTokenModel(deps: TokenModelDeps, context: RequestContext) {
+  /** The password grant's user, read with its client (getClient) for getUser: by lower-cased e-mail. */
+  let userRead: { email: string; user: UserRecord | null } | undefined;
   return {
     context,
     tokenStore: deps.tokenStore,
@@ -78,8 +87,18 @@ export function createTokenModel(deps: TokenModelDeps, context: RequestContext) 
       // Read before anything the grant decides on (the client row, the user row, the refresh
       // token): a cut-off that commits after these reads has bumped it by the time the pair is
       // saved, and the save is refused (docs/revocation.md).
-      const generation = id === null ? '0' : await deps.tokenStore.clientGeneration(String(id));
-      const record = id === null ? null : await deps.clients.findById(id);
+      const prefetched = context.generation?.clientId === String(id) ? context.generation.value : undefined;
+      const generation = id === null ? '0' : await (prefetched ?? deps.tokenStore.clientGeneration(String(id)));
+      let record: OAuthClientRecord | null = null;
+      if (id !== null && context.username !== undefined) {
+        // One statement for both (the same work whether either exists): the user is read before
+        // the attempt takes its slots, but nothing is decided on it until its password is verified.
+        const read = await deps.clients.findWithUser(id, context.username);
+        record = read.client;
+        userRead = { email: context.username.toLowerCase(), user: read.user };
+      } else if (id !== null) {
+        record = await deps.clients.findById(id);
+      }
       // Same work for an unknown, disabled or wrong-secret client (client-credentials.ts).
       const authenticated = await authenticateClientSecret(record, clientSecret, deps, context.ip);
       if (!record || !authenticated) return false;
@@ -95,7 +114,7 @@ export function createTokenModel(deps: TokenModelDeps, context: RequestContext) 
      * against a dummy hash, so response times do not reveal which e-mails exist.
      */
     async getUser(username: string, password: string, client: AppClient): Promise<AppUser | false> {
-      const user = await deps.users.findByEmail(username);
+      const user = userRead?.email === username.toLowerCase() ? userRead.user : await deps.users.findByEmail(username);
       const valid = await deps.hasher.verify(user?.passwordHash, password);
       // A reseller's client authenticates only its own reseller's user, refused as a wrong password
       // would be (docs/resellers.md, "Request").

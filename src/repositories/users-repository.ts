@@ -22,10 +22,10 @@ export interface UsersRepository {
 }
 
 /**
- * One statement per lookup, the reseller's client id joined in: raw SQL rather than a model query
- * with `include`, which ran Prisma's query compiler on every password grant and read the reseller
- * with a second statement. Same shape whether or not a user matches (an unknown e-mail is no row),
- * so a lookup costs the same either way.
+ * One statement per lookup, the reseller's client id joined in, rather than a model query with
+ * `include`, which reads the reseller with a second statement. Same shape whether or not a user
+ * matches (an unknown e-mail is no row), so a lookup costs the same either way. The password grant
+ * reads its user together with its client instead (clients-repository.ts, findWithUser).
  */
 const SELECT_USER = Prisma.sql`
   SELECT u.id, u.email, u.name, u.reseller_id AS "resellerId", r.client_id AS "clientId",

@@ -189,17 +189,32 @@ eachBackend(t, async (t, backend) => {
 
   t.test('an attempt the database could not answer is not a failed login: retries during an outage lock nobody out', async (t) => {
     const r = await seedReseller(ctx.services, { allowedIp: '10.9.0.0/24' });
-    const users = ctx.services.users;
-    const findByEmail = users.findByEmail;
-    users.findByEmail = async () => {
+    const { clients, hasher } = ctx.services;
+    const findWithUser = clients.findWithUser;
+    const verify = hasher.verify;
+    const unavailable = async (): Promise<never> => {
       throw new DependencyUnavailableError('database');
     };
-    try {
-      for (let i = 1; i <= LIMITS.user + 1; i++) t.equal((await token(app, passwordGrantBody(r), '10.9.0.1')).statusCode, 503, `retry ${i}: 503`);
-    } finally {
-      users.findByEmail = findByEmail;
+    // The read of the client and user fails (before the attempt holds a slot), then a failure
+    // once it holds its slots (given back, nothing counted).
+    for (const [what, fail, restore] of [
+      [
+        'the read of the client and user',
+        () => Object.assign(clients, { findWithUser: unavailable }),
+        () => Object.assign(clients, { findWithUser }),
+      ],
+      ['the verification', () => Object.assign(hasher, { verify: unavailable }), () => Object.assign(hasher, { verify })],
+    ] as const) {
+      fail();
+      try {
+        for (let i = 1; i <= LIMITS.user + 1; i++) {
+          t.equal((await token(app, passwordGrantBody(r), '10.9.0.1')).statusCode, 503, `${what} fails, retry ${i}: 503`);
+        }
+      } finally {
+        restore();
+      }
+      t.equal((await token(app, passwordGrantBody(r), '10.9.0.1')).statusCode, 200, `${what} works again, and so does the reseller`);
     }
-    t.equal((await token(app, passwordGrantBody(r), '10.9.0.1')).statusCode, 200, 'the database is back, and so is the reseller');
   });
 
   t.test('an IPv6 caller counts as its /64 (the smallest network a site is given, RFC 7421)', async (t) => {

@@ -158,30 +158,35 @@ eachBackend(t, async (t, backend) => {
     const disabled = await seedReseller(ctx.services, { allowedIp: '10.35.0.0/24' });
     await ctx.services.db.prisma.client.update({ where: { id: Number(disabled.clientId) }, data: { active: false } });
     const { clients, secretBox, hasher } = ctx.services;
-    const counts = { findById: 0, open: 0 };
-    const findById = clients.findById;
+    // A lookup: the client alone (revocation) or with the user (the password grant); one statement either way.
+    const counts = { lookups: 0, open: 0 };
+    const { findById, findWithUser } = clients;
     const open = secretBox.open;
     clients.findById = (id) => {
-      counts.findById += 1;
+      counts.lookups += 1;
       return findById(id);
+    };
+    clients.findWithUser = (id, email) => {
+      counts.lookups += 1;
+      return findWithUser(id, email);
     };
     secretBox.open = (sealed) => {
       counts.open += 1;
       return open.call(secretBox, sealed);
     };
     t.teardown(() => {
-      clients.findById = findById;
+      Object.assign(clients, { findById, findWithUser });
       secretBox.open = open;
     });
     const work = async (send: () => Promise<LightMyRequestResponse>) => {
-      counts.findById = 0;
+      counts.lookups = 0;
       counts.open = 0;
       const verifications = hasher.verifications;
       const res = await send();
       t.equal(res.statusCode, 401, 'invalid_client');
       return { ...counts, hashes: hasher.verifications - verifications };
     };
-    const expected = { findById: 1, open: 1, hashes: 0 };
+    const expected = { lookups: 1, open: 1, hashes: 0 };
     const unknown = { clientId: '2000000000', clientSecret: r.clientSecret };
     for (const [endpoint, send] of [
       ['/oauth/revoke', (c: { clientId: string; clientSecret: string }, ip: string) => revoke(app, c, ip)],

@@ -23,7 +23,9 @@ export class PasswordGrant extends AppGrant {
       await guard.recordFailure(attempt);
       throw new InvalidCredentialsError();
     }
-    await guard.recordSuccess(attempt);
-    return this.issue(client, user, scope);
+    // At once, one round trip (ioredis sends both in one write): the pair is saved whether or not
+    // the success is recorded, and handed out only if both are. A pair nobody received is unusable.
+    const [, saved] = await Promise.all([guard.recordSuccess(attempt), this.issue(client, user, scope)]);
+    return saved;
   }
 }

@@ -104,12 +104,21 @@ const tokenRoute: FastifyPluginAsyncZod = async (fastify) => {
     async (request, reply) => {
       rejectQueryCredentials(request.query);
       const params = normaliseParameters(request.body);
-      await guard.assertAddressAllowed(request.ip, claimedClientId(request));
+      const clientId = claimedClientId(request);
+      // The client's generation is read in the same round trip as the address check (ioredis
+      // sends commands of one tick in one write); getClient uses it if that client authenticates.
+      const generation = clientId === undefined || parseClientId(clientId) === null ? undefined : services.tokenStore.clientGeneration(clientId);
+      generation?.catch(() => {}); // a failure is the check's or getClient's to report
+      await guard.assertAddressAllowed(request.ip, clientId);
       try {
         const { response, grantType, saved } = await issueToken({
           params,
           authorization: request.headers.authorization,
-          context: { ip: request.ip },
+          context: {
+            ip: request.ip,
+            generation: generation && clientId !== undefined ? { clientId, value: generation } : undefined,
+            username: params.grant_type === 'password' ? params.username : undefined,
+          },
         });
         services.metrics.tokensIssued.inc({ grant: grantType });
         // The request's one log line names the client (request-observer.ts).

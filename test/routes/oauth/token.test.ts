@@ -147,6 +147,36 @@ eachBackend(t, async (t, backend) => {
     t.equal(hasher.verifications - before, 1, 'wrong password: one verification');
   });
 
+  t.test('a password grant reads the database once: its client and its user in one statement, whatever exists', async (t) => {
+    const { clients, users, db } = ctx.services;
+    const calls: string[] = [];
+    // Records each call of `target[name]` under `label`, until the test ends.
+    const spy = <T extends object>(target: T, name: keyof T & string, label: string) => {
+      const original = target[name] as (...args: unknown[]) => unknown;
+      Object.assign(target, {
+        [name]: (...args: unknown[]) => {
+          calls.push(label);
+          return original.apply(target, args);
+        },
+      });
+      t.teardown(() => Object.assign(target, { [name]: original }));
+    };
+    spy(clients, 'findById', 'findById');
+    spy(clients, 'findWithUser', 'findWithUser');
+    spy(users, 'findByEmail', 'findByEmail');
+    spy(db.sql, 'query', 'statement');
+    for (const [what, body, status] of [
+      ['a correct login', passwordGrantBody(reseller), 200],
+      ['a wrong password', passwordGrantBody(reseller, { password: 'wrong-password' }), 400],
+      ['an unknown e-mail', passwordGrantBody(reseller, { username: 'ninguem@revenda.example' }), 400],
+      ['an unknown client', passwordGrantBody(reseller, { client_id: '2000000000' }), 401],
+    ] as const) {
+      calls.length = 0;
+      t.equal((await post(app, body)).statusCode, status, what);
+      t.same(calls, ['findWithUser', 'statement'], `${what}: one read, one statement`);
+    }
+  });
+
   t.test('invalid_request: missing, repeated, non-string and malformed parameters; other body types', async (t) => {
     const missing = (param: string) => ({
       error: 'invalid_request',
