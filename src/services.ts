@@ -98,8 +98,11 @@ export async function createServices(config: Config, log: Logger, options: { has
         lastError = '';
       });
       // A revocation answers only once it is on a replica where replicas exist (docs/redis.md), on a
-      // connection of its own so that WAIT never holds introspection's reads.
-      const durableClient = createRedisClient(config.redis, onRedisError);
+      // connection of its own so that WAIT never holds introspection's reads. One server without
+      // REDIS_MIN_REPLICAS_ACK never waits (durability.ts): there a second connection would only
+      // split each grant's last writes over two sockets.
+      const waits = config.redis.mode !== 'standalone' || (config.redis.minReplicasAck ?? 0) > 0;
+      const durableClient = waits ? createRedisClient(config.redis, onRedisError) : redis;
       durableRedis = durableClient;
       tokenStore = new RedisTokenStore(redis, {
         keyPrefix: config.redisKeyPrefix,

@@ -7,10 +7,11 @@ import type { Services } from '../src/services.js';
 export async function tokenStoreDown(services: Pick<Services, 'redis' | 'durableRedis' | 'tokenStore'>): Promise<() => Promise<void>> {
   const { redis, durableRedis, tokenStore } = services;
   if (redis && durableRedis) {
-    redis.disconnect();
-    durableRedis.disconnect();
+    // One connection or two (services.ts: two where writes wait for replicas).
+    const connections = [...new Set([redis, durableRedis])];
+    for (const connection of connections) connection.disconnect();
     return async () => {
-      await Promise.all([redis.connect(), durableRedis.connect()]);
+      await Promise.all(connections.map((connection) => connection.connect()));
     };
   }
   const original = tokenStore.revokeClientTokens;

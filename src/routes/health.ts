@@ -10,10 +10,10 @@ import { type RedisReadiness, writableMaster } from '../token-store/writable-mas
 const healthRoutes: FastifyPluginAsync = async (fastify) => {
   const { services } = fastify;
   const { db, tokenStore, redis, durableRedis } = services;
-  // With Redis, the writable-master check on both of the store's connections: reads and grants go
-  // on one, revocations and their WAIT on the other (docs/redis.md), and serving needs both. The
-  // in-process store cannot fail but keeps its ping.
-  const clients = [redis, durableRedis].filter((client) => client !== undefined);
+  // With Redis, the writable-master check on each of the store's connections: reads and grants go
+  // on one, revocations and their WAIT on the other where replicas must acknowledge (docs/redis.md;
+  // one connection otherwise), and serving needs both. The in-process store cannot fail but keeps its ping.
+  const clients = [...new Set([redis, durableRedis])].filter((client) => client !== undefined);
   const tokenStoreReadiness =
     clients.length > 0
       ? async (): Promise<RedisReadiness> => {

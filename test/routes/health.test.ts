@@ -52,13 +52,16 @@ t.test('readiness on a replica: 503 read-only; 200 once it is promoted', { skip 
   t.same(await ready(), { status: 503, body: { status: 'unavailable', checks: { database: 'ok', tokenStore: 'unavailable' } } });
 });
 
-t.test('readiness asks both token-store connections: reads and durable writes', { skip }, async (t) => {
+t.test('readiness asks both token-store connections where revocations wait for a replica', { skip }, async (t) => {
   const redis = await startRedis(t);
-  const app = await build(t, embedded, { REDIS_URL: redis.url });
+  // A server that waits for a replica: revocations and their WAIT travel on a second connection
+  // (docs/redis.md). Without it the instance could introspect but not revoke, so it is not ready.
+  const app = await build(t, embedded, { REDIS_URL: redis.url, REDIS_MIN_REPLICAS_ACK: '1' });
+  t.not(app.services.durableRedis, app.services.redis, 'two connections');
+  const single = await build(t, embedded, { REDIS_URL: redis.url });
+  t.equal(single.services.durableRedis, single.services.redis, 'one server that waits for nothing: one connection');
   const ready = () => app.publicApp.inject({ method: 'GET', url: '/health/ready' });
   await waitFor('readiness 200', async () => (await ready()).statusCode === 200, 10_000);
-  // Revocations and their WAIT travel on the second connection (docs/redis.md): without it the
-  // instance could introspect but not revoke, so it is not ready.
   app.services.durableRedis?.disconnect();
   const response = await ready();
   t.equal(response.statusCode, 503, 'not ready once the durable-write connection is gone');
