@@ -60,29 +60,9 @@ interface UserColumns {
   userActive: boolean;
 }
 
-// Always one row of the same shape, one statement whatever the outcome: an unknown id reads
-// placeholders of a reseller client (the sizes of real values: a sealed 40-character secret is
-// 92 base64 characters), so a known client id is not measurably slower to refuse than an unknown
-// one (an existence oracle on /oauth/token and /oauth/revoke). $1 is the client id.
-const CLIENT_COLUMNS = `c.id, COALESCE(c.kind::text, 'reseller') AS kind, COALESCE(c.name, 'Revenda placeholder') AS name,
-  COALESCE(c.grants, ARRAY['password', 'refresh_token']) AS grants,
-  COALESCE(c.allowed_networks, ARRAY['127.0.0.1/32']) AS "allowedNetworks", COALESCE(c.active, false) AS active,
-  CASE WHEN c.id IS NULL THEN repeat('A', 92) ELSE c.secret_ciphertext END AS "secretCiphertext",
-  CASE WHEN c.id IS NULL THEN repeat('0', 16) ELSE c.secret_key_id END AS "secretKeyId",
-  c.secret_hash AS "secretHash", CASE WHEN c.id IS NULL THEN 'placeholder' ELSE r.reseller_id END AS "resellerId"`;
-const CLIENT_JOIN = `FROM (SELECT 1) AS one
-  LEFT JOIN clients c ON c.id = $1
-  LEFT JOIN resellers r ON r.client_id = c.id`;
-
-const SELECT_CLIENT = `SELECT ${CLIENT_COLUMNS} ${CLIENT_JOIN}`;
-
-/** The client and, by e-mail ($2, lower-cased), a user with its reseller's client id: users-repository.ts's UserRecord. */
-const SELECT_CLIENT_AND_USER = `SELECT ${CLIENT_COLUMNS},
-  u.id AS "userId", u.email AS "userEmail", u.name AS "userName", u.reseller_id AS "userResellerId",
-  ur.client_id AS "userClientId", u.password_hash AS "userPasswordHash", u.active AS "userActive"
-  ${CLIENT_JOIN}
-  LEFT JOIN users u ON u.email = $2
-  LEFT JOIN resellers ur ON ur.reseller_id = u.reseller_id`;
+// One function for both reads, whose plan PostgreSQL keeps per connection; its migration
+// (prisma/migrations/20261203170000_token_request_read) says what it answers and why a function.
+const READ = 'SELECT * FROM token_request_read($1, $2)';
 
 function toClient(row: ClientRow | undefined): OAuthClientRecord | null {
   if (!row || row.id === null) return null;
@@ -118,10 +98,10 @@ function toUser(row: UserColumns | undefined): UserRecord | null {
  */
 export function createClientsRepository(prisma: PrismaClient, sql: Sql): ClientsRepository {
   return {
-    findById: (id) => withDatabase(async () => toClient((await sql.query<ClientRow>(SELECT_CLIENT, [id]))[0])),
+    findById: (id) => withDatabase(async () => toClient((await sql.query<ClientRow>(READ, [id, null]))[0])),
     findWithUser: (id, email) =>
       withDatabase(async () => {
-        const row = (await sql.query<ClientRow & UserColumns>(SELECT_CLIENT_AND_USER, [id, email.toLowerCase()]))[0];
+        const row = (await sql.query<ClientRow & UserColumns>(READ, [id, email.toLowerCase()]))[0];
         return { client: toClient(row), user: toUser(row) };
       }),
     replaceImportedSecret: (id, importedHash, sealed) =>
