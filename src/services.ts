@@ -98,10 +98,11 @@ export async function createServices(config: Config, log: Logger, options: { has
         lastError = '';
       });
       // A revocation answers only once it is on a replica where replicas exist (docs/redis.md), on a
-      // connection of its own so that WAIT never holds introspection's reads. One server without
-      // REDIS_MIN_REPLICAS_ACK never waits (durability.ts): there a second connection would only
-      // split each grant's last writes over two sockets.
-      const waits = config.redis.mode !== 'standalone' || (config.redis.minReplicasAck ?? 0) > 0;
+      // connection of its own so that WAIT never holds introspection's reads. Without WAIT (one
+      // server, or REDIS_MIN_REPLICAS_ACK=0: durability.ts) a second connection would only split
+      // each grant's last writes over two sockets.
+      const { mode, minReplicasAck } = config.redis;
+      const waits = minReplicasAck === undefined ? mode !== 'standalone' : minReplicasAck > 0;
       const durableClient = waits ? createRedisClient(config.redis, onRedisError) : redis;
       durableRedis = durableClient;
       tokenStore = new RedisTokenStore(redis, {
