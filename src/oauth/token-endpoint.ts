@@ -34,7 +34,7 @@ export function createTokenEndpoint(options: TokenEndpointOptions) {
     try {
       const credentials = extractClientCredentials(authorization, params);
       usedBasic = credentials.usedBasic;
-      const model = createTokenModel(options, context);
+      const model = createTokenModel(options, { ...context, username: params.grant_type === 'password' ? params.username : undefined });
       const server = new OAuth2Server({
         model,
         accessTokenLifetime: options.accessTokenTtl,

@@ -37,7 +37,11 @@ export interface RequestContext {
    * the same round trip as the address check): used when the client that authenticates is that one.
    */
   generation?: { clientId: string; value: Promise<string> };
-  /** A password grant's username: its user is then read in the same statement as its client. */
+}
+
+/** What the model knows of the request besides the caller's context. */
+export interface ModelContext extends RequestContext {
+  /** A password grant's username: its user is read in the same statement as its client. */
   username?: string;
 }
 
@@ -67,7 +71,7 @@ export type TokenModel = ReturnType<typeof createTokenModel>;
 
 const toUser = (user: UserRecord): AppUser => ({ id: String(user.id), email: user.email, resellerId: user.resellerId });
 
-export function createTokenModel(deps: TokenModelDeps, context: RequestContext) {
+export function createTokenModel(deps: TokenModelDeps, context: ModelContext) {
   /** The password grant's user, read with its client (getClient) for getUser: by lower-cased e-mail. */
   let userRead: { email: string; user: UserRecord | null } | undefined;
   return {
@@ -114,7 +118,10 @@ export function createTokenModel(deps: TokenModelDeps, context: RequestContext) 
      * against a dummy hash, so response times do not reveal which e-mails exist.
      */
     async getUser(username: string, password: string, client: AppClient): Promise<AppUser | false> {
-      const user = userRead?.email === username.toLowerCase() ? userRead.user : await deps.users.findByEmail(username);
+      // Read with the client, for the username the request carries (getClient): the library asks
+      // for the client first, and the grant's username is that one.
+      if (userRead?.email !== username.toLowerCase()) throw new Error('the password grant reads its user with its client');
+      const { user } = userRead;
       const valid = await deps.hasher.verify(user?.passwordHash, password);
       // A reseller's client authenticates only its own reseller's user, refused as a wrong password
       // would be (docs/resellers.md, "Request").

@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { OAuthError, TemporarilyUnavailableError, toOAuthError } from '../../errors.js';
 import { tokenRouteSchema } from '../../openapi/token-operation.js';
-import { parseBasic, parseClientId } from '../../oauth/client-credentials.js';
+import { claimedClientId, parseClientId } from '../../oauth/client-credentials.js';
 import { createTokenEndpoint } from '../../oauth/token-endpoint.js';
 import { normaliseParameters, rejectQueryCredentials } from '../../oauth/token-request.js';
 import { loggable } from '../../logger.js';
@@ -45,14 +45,8 @@ function answerWhenTooSlow(_request: FastifyRequest, reply: FastifyReply, done: 
   done();
 }
 
-/** The client a request names, before it authenticated (HTTP Basic first, as client-credentials.ts reads it). */
-function claimedClientId(request: FastifyRequest): string | undefined {
-  const basic = parseBasic(request.headers.authorization);
-  if (basic && basic !== 'malformed') return basic.id;
-  const body = request.body;
-  const id = body && typeof body === 'object' ? (body as Record<string, unknown>).client_id : undefined;
-  return typeof id === 'string' || typeof id === 'number' ? String(id) : undefined;
-}
+/** The client a request names, before it authenticated. */
+const claimedClient = (request: FastifyRequest) => claimedClientId(request.headers.authorization, request.body);
 
 const tokenRoute: FastifyPluginAsyncZod = async (fastify) => {
   const { services } = fastify;
@@ -88,13 +82,13 @@ const tokenRoute: FastifyPluginAsyncZod = async (fastify) => {
         const code = toOAuthError(error).error;
         if (error instanceof LoginLimitError) {
           request.log.warn(
-            { limit: error.limit, clientId: loggable(claimedClientId(request), namesClient), ip: request.ip },
+            { limit: error.limit, clientId: loggable(claimedClient(request), namesClient), ip: request.ip },
             'token request refused: too many failed attempts',
           );
         }
         try {
           if (code === 'invalid_request') await guard.recordMalformed(request.ip);
-          else if (code === 'invalid_client') await guard.recordClientFailure(claimedClientId(request), request.ip);
+          else if (code === 'invalid_client') await guard.recordClientFailure(claimedClient(request), request.ip);
         } catch (err) {
           // The token store is down: the answer is an error already; it stays the one the caller gets.
           request.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'failed-attempt counters unavailable');
@@ -104,21 +98,18 @@ const tokenRoute: FastifyPluginAsyncZod = async (fastify) => {
     async (request, reply) => {
       rejectQueryCredentials(request.query);
       const params = normaliseParameters(request.body);
-      const clientId = claimedClientId(request);
+      const clientId = claimedClient(request);
       // The client's generation is read in the same round trip as the address check (ioredis
       // sends commands of one tick in one write); getClient uses it if that client authenticates.
-      const generation = clientId === undefined || parseClientId(clientId) === null ? undefined : services.tokenStore.clientGeneration(clientId);
-      generation?.catch(() => {}); // a failure is the check's or getClient's to report
+      const generation =
+        clientId !== undefined && parseClientId(clientId) !== null ? { clientId, value: services.tokenStore.clientGeneration(clientId) } : undefined;
+      generation?.value.catch(() => {}); // a failure is the check's or getClient's to report
       await guard.assertAddressAllowed(request.ip, clientId);
       try {
         const { response, grantType, saved } = await issueToken({
           params,
           authorization: request.headers.authorization,
-          context: {
-            ip: request.ip,
-            generation: generation && clientId !== undefined ? { clientId, value: generation } : undefined,
-            username: params.grant_type === 'password' ? params.username : undefined,
-          },
+          context: { ip: request.ip, generation },
         });
         services.metrics.tokensIssued.inc({ grant: grantType });
         // The request's one log line names the client (request-observer.ts).
@@ -127,7 +118,7 @@ const tokenRoute: FastifyPluginAsyncZod = async (fastify) => {
       } catch (err) {
         const reason = err instanceof OAuthError ? FAILURE_REASONS[err.error] : undefined;
         // Wrong user credentials or a refused network: the client itself authenticated.
-        if (reason === 'credentials' || reason === 'network') request.clientId = loggable(claimedClientId(request), namesClient) ?? null;
+        if (reason === 'credentials' || reason === 'network') request.clientId = loggable(claimedClient(request), namesClient) ?? null;
         if (reason) {
           services.metrics.failedLogins.inc({ reason: reason === 'credentials' && params.grant_type === 'refresh_token' ? 'refresh' : reason });
           // Never the password or secret: the redacting logger would hide them, but they are not even passed.
@@ -135,7 +126,7 @@ const tokenRoute: FastifyPluginAsyncZod = async (fastify) => {
             {
               reason,
               grantType: loggable(params.grant_type, supportedGrant),
-              clientId: loggable(claimedClientId(request), namesClient),
+              clientId: loggable(claimedClient(request), namesClient),
               ip: request.ip,
             },
             'token request refused',
