@@ -21,7 +21,7 @@ import { type PasswordHasher, createPasswordHasher, startedOnFirstUse } from './
 import { SecretBox } from './security/secret-box.js';
 import { MemoryTokenStore } from './token-store/memory-token-store.js';
 import { createRedisClient, waitUntilReady } from './redis/connection.js';
-import { confirmDurable } from './redis/durability.js';
+import { confirmDurable, mayWait } from './redis/durability.js';
 import { RedisTokenStore } from './token-store/redis-token-store.js';
 import type { TokenStore } from './token-store/token-store.js';
 
@@ -98,12 +98,9 @@ export async function createServices(config: Config, log: Logger, options: { has
         lastError = '';
       });
       // A revocation answers only once it is on a replica where replicas exist (docs/redis.md), on a
-      // connection of its own so that WAIT never holds introspection's reads. Without WAIT (one
-      // server, or REDIS_MIN_REPLICAS_ACK=0: durability.ts) a second connection would only split
-      // each grant's last writes over two sockets.
-      const { mode, minReplicasAck } = config.redis;
-      const waits = minReplicasAck === undefined ? mode !== 'standalone' : minReplicasAck > 0;
-      const durableClient = waits ? createRedisClient(config.redis, onRedisError) : redis;
+      // connection of its own so that WAIT never holds introspection's reads. Where no WAIT is ever
+      // sent, a second connection would only split each grant's last writes over two sockets.
+      const durableClient = mayWait(config.redis) ? createRedisClient(config.redis, onRedisError) : redis;
       durableRedis = durableClient;
       tokenStore = new RedisTokenStore(redis, {
         keyPrefix: config.redisKeyPrefix,

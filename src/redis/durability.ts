@@ -9,7 +9,7 @@
 import calculateSlot from 'cluster-key-slot';
 import { Cluster, type Redis } from 'ioredis';
 import { DependencyUnavailableError } from '../errors.js';
-import { COMMAND_TIMEOUT_MS, type RedisClient, connectionOf } from './connection.js';
+import { COMMAND_TIMEOUT_MS, type RedisClient, type RedisConnection, connectionOf } from './connection.js';
 
 /**
  * Resolves once the writes this process already sent for `keys` are on at least the configured
@@ -36,6 +36,15 @@ export async function confirmDurable(client: RedisClient, keys: string[], timeou
     if (err instanceof DependencyUnavailableError) throw err;
     throw new DependencyUnavailableError('token store', err);
   }
+}
+
+/**
+ * Whether confirmDurable can send WAIT on this connection at all: with REDIS_MIN_REPLICAS_ACK ≥ 1,
+ * or unset under Sentinel or Cluster (a master there may have replicas). Never on one server
+ * without it, nor anywhere with it 0.
+ */
+export function mayWait(connection: RedisConnection): boolean {
+  return connection.minReplicasAck === undefined ? connection.mode !== 'standalone' : connection.minReplicasAck > 0;
 }
 
 async function waitFor(connection: Redis, required: number, timeoutMs: number): Promise<void> {

@@ -5,9 +5,21 @@
 import calculateSlot from 'cluster-key-slot';
 import { type Cluster, Redis } from 'ioredis';
 import t from 'tap';
-import { createRedisClient } from '../../src/redis/connection.js';
-import { confirmDurable } from '../../src/redis/durability.js';
+import { type RedisConnection, createRedisClient } from '../../src/redis/connection.js';
+import { confirmDurable, mayWait } from '../../src/redis/durability.js';
 import { connectRedis, lockRedisServers, redisMode } from '../redis-modes.js';
+
+t.test('mayWait: WAIT can be sent where replicas may have to acknowledge, so services.ts opens a second connection only there', async (t) => {
+  const standalone: RedisConnection = { mode: 'standalone', url: 'redis://127.0.0.1:6379' };
+  const sentinel: RedisConnection = { mode: 'sentinel', sentinels: [{ host: '127.0.0.1', port: 26379 }], name: 'master' };
+  const cluster: RedisConnection = { mode: 'cluster', nodes: [{ host: '127.0.0.1', port: 7000 }] };
+  t.equal(mayWait(standalone), false, 'one server, REDIS_MIN_REPLICAS_ACK unset');
+  t.equal(mayWait({ ...standalone, minReplicasAck: 1 }), true, 'one server with replicas it must wait for');
+  t.equal(mayWait(sentinel), true, 'Sentinel');
+  t.equal(mayWait(cluster), true, 'Cluster');
+  t.equal(mayWait({ ...sentinel, minReplicasAck: 0 }), false, 'Sentinel, REDIS_MIN_REPLICAS_ACK=0');
+  t.equal(mayWait({ ...cluster, minReplicasAck: 0 }), false, 'Cluster, REDIS_MIN_REPLICAS_ACK=0');
+});
 
 /** What confirmDurable rejects with: DependencyUnavailableError, a 503. */
 const unavailable = { message: 'token store unavailable', dependency: 'token store' };
