@@ -21,7 +21,7 @@ import { type MigrationSession, migrate, pendingMigrations } from './migrate.js'
  * statements only), or the same embedded database.
  */
 export interface Sql {
-  query<T>(text: string, values: readonly unknown[]): Promise<T[]>;
+  query<T>(text: string, values: unknown[]): Promise<T[]>;
 }
 
 export interface Database {
@@ -71,8 +71,8 @@ function openPostgres(url: string, config: DatabaseConfig, onError: (err: Error)
     kind: 'postgres',
     prisma,
     sql: {
-      async query<T>(text: string, values: readonly unknown[]) {
-        return (await pool.query({ text, values: [...values] })).rows as T[];
+      async query<T>(text: string, values: unknown[]) {
+        return (await pool.query({ text, values })).rows as T[];
       },
     },
     async migrate() {
@@ -152,8 +152,8 @@ async function openPglite(dataDir: string): Promise<Database> {
     kind: 'pglite',
     prisma,
     sql: {
-      async query<T>(text: string, values: readonly unknown[]) {
-        return (await db.query<T>(text, [...values])).rows;
+      async query<T>(text: string, values: unknown[]) {
+        return (await db.query<T>(text, values)).rows;
       },
     },
     migrate: () => migrate(session),
